@@ -1,0 +1,422 @@
+"""Cross-checks no single file can make: references, uniqueness, capacity, budget, privacy.
+
+Each check takes the assembled :class:`Fleet` and yields :class:`Problem` s
+pointing at the entry to fix (its file and document path; the loader finds
+the line). One bad fixture per rule lives in ``tests/fixtures/invalid/``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from camfleet.inventory.fleet import Fleet
+from camfleet.inventory.problems import DocPath, Problem, Severity
+from camfleet.model import DEPLOYED, CameraKind, CameraStatus, Funding, RouterRole
+from camfleet.storage import recorder_plans
+
+_SECRET_KEY = re.compile(r"(pass(word|wd|phrase)?|secret|private_?key|psk|token|api_?key)$", re.I)
+_PERSONAL_KEY = re.compile(r"(^|_)(name|full_?name|owner_?name|phone|mobile|tel|telephone|cccd|cmnd|id_?card)$", re.I)
+# Vietnamese mobile and landline numbers, with or without +84 and separators.
+_PHONE = re.compile(r"(?<![\d.])(?:\+84|0)(?:[\s.-]?\d){8,10}(?![\d.])")
+# The one phone number the inventory may carry in clear: the station's duty line on the signs.
+_PUBLIC_PHONE_PATHS = {("town", "station", "duty_phone")}
+
+
+def _problem(where: tuple[Path, DocPath], label: str, message: str, severity: Severity = Severity.error) -> Problem:
+    file, path = where
+    return Problem(file, None, label, message, severity, path)
+
+
+def looks_secret(key: str) -> bool:
+    return bool(_SECRET_KEY.search(key))
+
+
+def looks_personal(key: str) -> bool:
+    return bool(_PERSONAL_KEY.search(key))
+
+
+# --------------------------------------------------------------------------- privacy and secrets
+
+
+def plaintext_secrets(file: Path, doc: Any, *, vars_file: bool) -> Iterator[Problem]:
+    """Secrets and phone numbers written in clear outside the vault.
+
+    In group_vars/host_vars a secret-looking variable may only point at the
+    vault (``"{{ vault_x }}"``); in inventory data it may not appear at all
+    (the schema has no such field, and this gives the better message).
+    """
+    for path, key, value in _walk(doc, ()):
+        if isinstance(value, dict | list) or value in (None, ""):
+            continue
+        text = str(value)
+        if key is not None and looks_secret(key) and not _is_reference(text):
+            where = "group_vars/all/vault.yml (ansible-vault encrypt) and refer to it as '{{ vault_... }}'"
+            yield _problem(
+                (file, path),
+                ".".join(str(p) for p in path),
+                f"plaintext secret; move it into {where}"
+                + ("" if vars_file else " (inventory data never holds secrets)"),
+            )
+        elif path not in _PUBLIC_PHONE_PATHS and isinstance(value, str) and _PHONE.search(value):
+            yield _problem(
+                (file, path),
+                ".".join(str(p) for p in path),
+                "looks like a phone number: personal data lives only in the ansible-vault file, keyed by the household id",
+            )
+
+
+def _is_reference(text: str) -> bool:
+    return "{{" in text and "}}" in text or text.startswith("!vault")
+
+
+def _walk(node: Any, path: DocPath) -> Iterator[tuple[DocPath, str | None, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, (*path, str(key)))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, (*path, index))
+    else:
+        key = path[-1] if path and isinstance(path[-1], str) else None
+        yield path, key, node
+
+
+# --------------------------------------------------------------------------- uniqueness
+
+
+def unique_device_ids(fleet: Fleet) -> Iterator[Problem]:
+    """Cameras, recorders and link routers share one host namespace in Ansible."""
+    seen: dict[str, str] = {}
+    for section in ("recorders", "link_routers", "cameras"):
+        for item_id in fleet.section(section):
+            if item_id in seen:
+                yield _problem(
+                    fleet.origin(section, item_id).at("id"),
+                    item_id,
+                    f"id is already used by a {seen[item_id]}; device ids must be unique across cameras, "
+                    "recorders and link routers",
+                )
+            else:
+                seen[item_id] = section[:-1].replace("_", " ")
+
+
+def unique_addresses(fleet: Fleet) -> Iterator[Problem]:
+    """Two devices on one address or MAC are a copy-paste slip."""
+    by_address: dict[str, str] = {}
+    by_mac: dict[str, str] = {}
+    for section, item_id, item in _devices(fleet):
+        origin = fleet.origin(section, item_id)
+        address = item.network.address if section == "cameras" else item.address
+        if address is not None:
+            key = str(address)
+            if key in by_address:
+                field = ("network", "address") if section == "cameras" else ("address",)
+                yield _problem(origin.at(*field), item_id, f"address {key} is already used by {by_address[key]}; give each device its own")
+            else:
+                by_address[key] = item_id
+        mac = (item.device.mac if item.device else None) if section == "cameras" else item.mac
+        if mac is not None:
+            if mac in by_mac:
+                field = ("device", "mac") if section == "cameras" else ("mac",)
+                yield _problem(origin.at(*field), item_id, f"MAC {mac} is already used by {by_mac[mac]}; check the label on the device")
+            else:
+                by_mac[mac] = item_id
+
+
+def _devices(fleet: Fleet) -> Iterator[tuple[str, str, Any]]:
+    for section in ("recorders", "link_routers", "cameras"):
+        for item_id, item in fleet.section(section).items():
+            yield section, item_id, item
+
+
+# --------------------------------------------------------------------------- references
+
+
+def references(fleet: Fleet) -> Iterator[Problem]:
+    """Every id an entry names must exist (and be of the right sort)."""
+
+    def missing(section: str, item_id: str, field: DocPath, kind: str, ref: str, known: Iterable[str]) -> Problem:
+        choices = sorted(known)
+        shown = ", ".join(choices[:8]) + (", ..." if len(choices) > 8 else "")
+        return _problem(
+            fleet.origin(section, item_id).at(*field),
+            f"{item_id}.{'.'.join(str(f) for f in field)}",
+            f"no {kind} '{ref}'; use one of: {shown}" if choices else f"no {kind} '{ref}'; define it first",
+        )
+
+    for hh in fleet.households.values():
+        if hh.site not in fleet.sites:
+            yield missing("households", hh.id, ("site",), "site", hh.site, fleet.sites)
+    for router in fleet.link_routers.values():
+        if router.site is not None and router.site not in fleet.sites:
+            yield missing("link_routers", router.id, ("site",), "site", router.site, fleet.sites)
+        if router.role is RouterRole.site and router.site is None:
+            yield _problem(fleet.origin("link_routers", router.id).at("site"), f"{router.id}.site", "a site router needs its site; add 'site:'")
+    for link in fleet.links.values():
+        if link.site not in fleet.sites:
+            yield missing("links", link.id, ("site",), "site", link.site, fleet.sites)
+        if link.household not in fleet.households:
+            yield missing("links", link.id, ("household",), "household", link.household, fleet.households)
+        router = fleet.link_routers.get(link.router)
+        site_routers = [r.id for r in fleet.link_routers.values() if r.role is RouterRole.site]
+        if router is None:
+            yield missing("links", link.id, ("router",), "link router", link.router, site_routers)
+        elif router.role is not RouterRole.site:
+            yield _problem(fleet.origin("links", link.id).at("router"), f"{link.id}.router", f"'{link.router}' is the station's core router; a link needs its site router")
+    for cam in fleet.cameras.values():
+        if cam.site not in fleet.sites:
+            yield missing("cameras", cam.id, ("site",), "site", cam.site, fleet.sites)
+        if cam.household is not None and cam.household not in fleet.households:
+            yield missing("cameras", cam.id, ("household",), "household", cam.household, fleet.households)
+        if cam.network.link is not None and cam.network.link not in fleet.links:
+            yield missing("cameras", cam.id, ("network", "link"), "link", cam.network.link, fleet.links)
+        if cam.recorder is not None and cam.recorder.id not in fleet.recorders:
+            yield missing("cameras", cam.id, ("recorder", "id"), "recorder", cam.recorder.id, fleet.recorders)
+        if cam.stream is not None:
+            for which in ("main", "sub"):
+                ref = getattr(cam.stream, which)
+                if ref is not None and ref not in fleet.profiles:
+                    yield missing("cameras", cam.id, ("stream", which), "stream profile", ref, fleet.profiles)
+
+
+# --------------------------------------------------------------------------- camera rules
+
+
+def camera_lifecycle(fleet: Fleet) -> Iterator[Problem]:
+    """What a camera must have at each status, by kind."""
+    for cam in fleet.cameras.values():
+        origin = fleet.origin("cameras", cam.id)
+        deployed = cam.status in DEPLOYED
+
+        def need(field: DocPath, what: str) -> Problem:
+            return _problem(origin.at(*field), f"{cam.id}.{'.'.join(str(f) for f in field)}", what)  # noqa: B023
+
+        if cam.household is None:
+            role = "host" if cam.kind is CameraKind.town else "owner"
+            yield need(("household",), f"a {cam.kind} camera needs its {role} household; add 'household: <id>'")
+        hh = fleet.households.get(cam.household or "")
+        if cam.kind is CameraKind.town:
+            if deployed:
+                if cam.device is None:
+                    yield need(("device",), f"an {cam.status} town camera needs its device (vendor, model, mac, serial)")
+                if cam.network.link is None:
+                    yield need(("network", "link"), "a mounted town camera rides a household link; set network.link")
+                if cam.network.address is None:
+                    yield need(("network", "address"), "a mounted town camera needs its address; set network.address")
+                if cam.recorder is None:
+                    yield need(("recorder",), "a mounted town camera is recorded at the station; set recorder: {id, channel}")
+            if cam.stream is None and cam.status is not CameraStatus.retired:
+                yield need(("stream",), "a town camera needs stream profiles; set stream: {main, sub}")
+            if cam.status is CameraStatus.commissioned and (cam.sign is None or cam.sign.installed_on is None):
+                yield need(("sign",), "a commissioned town camera has its 'CAMERA AN NINH' sign; set sign.installed_on")
+            if hh is not None and deployed and not hh.consent.hosts_town_camera:
+                yield need(
+                    ("household",),
+                    f"household {hh.id} has not agreed to host a town camera (consent.hosts_town_camera); get the commitment signed first",
+                )
+            if cam.managed is False:
+                yield need(("managed",), "town cameras are always managed by camfleet; remove 'managed: false'")
+        elif hh is not None and cam.status is CameraStatus.commissioned and (
+            hh.consent.signed_on is None or not hh.consent.footage_handover
+        ):
+            yield need(
+                ("household",),
+                f"household {hh.id} has no signed footage-handover commitment (consent.signed_on, consent.footage_handover); "
+                "a community camera is commissioned only after the cam kết is signed",
+            )
+        if cam.is_managed and deployed and cam.device is not None and fleet.firmware_for(cam.device.vendor, cam.device.model) is None:
+            yield _problem(
+                origin.at("device", "model"),
+                f"{cam.id}.device.model",
+                f"model {cam.device.model} is not in the firmware catalogue; add it to firmware.yml so upgrades know its approved build",
+                Severity.warning,
+            )
+        for index, mask in enumerate(cam.privacy_masks):
+            if mask.x + mask.w > 1 or mask.y + mask.h > 1:
+                yield need(("privacy_masks", index), f"mask '{mask.name}' runs off the frame; keep x+w and y+h within 1")
+
+
+def coordinates(fleet: Fleet) -> Iterator[Problem]:
+    """Every coordinate inside the town's bounding box (swapped lat/lon is the usual slip)."""
+    box = fleet.town.bbox
+    station = fleet.town.station
+    if not box.contains(station.lat, station.lon):
+        yield _problem(fleet.town_origin.at("station", "lat"), "town.station", _outside(station.lat, station.lon, box))
+    if box.south >= box.north or box.west >= box.east:
+        yield _problem(fleet.town_origin.at("bbox"), "town.bbox", "south must be below north and west below east")
+    for cam in fleet.cameras.values():
+        loc = cam.location
+        if not box.contains(loc.lat, loc.lon):
+            yield _problem(fleet.origin("cameras", cam.id).at("location", "lat"), f"{cam.id}.location", _outside(loc.lat, loc.lon, box))
+
+
+def _outside(lat: float, lon: float, box: Any) -> str:
+    hint = "; latitude and longitude look swapped" if box.contains(lon, lat) else ""
+    return (
+        f"({lat}, {lon}) is outside the town's bounding box "
+        f"[{box.south}..{box.north} N, {box.west}..{box.east} E]{hint}; check the survey coordinates"
+    )
+
+
+# --------------------------------------------------------------------------- station and links
+
+
+def recorder_channels(fleet: Fleet) -> Iterator[Problem]:
+    """Every recorded camera on a channel within capacity, no channel used twice."""
+    used: dict[tuple[str, int], str] = {}
+    for cam in fleet.cameras.values():
+        if cam.recorder is None or cam.recorder.id not in fleet.recorders or cam.status is CameraStatus.retired:
+            continue
+        rec = fleet.recorders[cam.recorder.id]
+        where = fleet.origin("cameras", cam.id).at("recorder", "channel")
+        slot = (rec.id, cam.recorder.channel)
+        if cam.recorder.channel > rec.channels:
+            yield _problem(where, f"{cam.id}.recorder.channel", f"channel {cam.recorder.channel} is beyond {rec.id}'s {rec.channels} channels; {_free(fleet, rec.id)}")
+        elif slot in used:
+            yield _problem(where, f"{cam.id}.recorder.channel", f"channel {cam.recorder.channel} of {rec.id} is already taken by {used[slot]}; {_free(fleet, rec.id)}")
+        else:
+            used[slot] = cam.id
+    for rec in fleet.recorders.values():
+        origin = fleet.origin("recorders", rec.id)
+        slots: set[int] = set()
+        for index, disk in enumerate(rec.disks):
+            if disk.slot > rec.disk_bays:
+                yield _problem(origin.at("disks", index, "slot"), f"{rec.id}.disks[{index}].slot", f"slot {disk.slot} is beyond the {rec.disk_bays} bays")
+            if disk.slot in slots:
+                yield _problem(origin.at("disks", index, "slot"), f"{rec.id}.disks[{index}].slot", f"slot {disk.slot} holds two disks")
+            slots.add(disk.slot)
+
+
+def _free(fleet: Fleet, recorder_id: str) -> str:
+    rec = fleet.recorders[recorder_id]
+    taken = {c.recorder.channel for c in fleet.cameras_on_recorder(recorder_id) if c.recorder}
+    free = [n for n in range(1, rec.channels + 1) if n not in taken]
+    if not free:
+        return "it has no free channel: move the camera to another recorder"
+    shown = ", ".join(str(n) for n in free[:6]) + (", ..." if len(free) > 6 else "")
+    return f"free channels: {shown}"
+
+
+def storage_plan(fleet: Fleet) -> Iterator[Problem]:
+    """Each recorder keeps the retention target at its cameras' bitrates, within its bandwidth."""
+    target = fleet.town.storage.retention_days
+    for plan in recorder_plans(fleet):
+        origin = fleet.origin("recorders", plan.recorder.id)
+        if plan.retention_days < target:
+            yield _problem(
+                origin.at("disks"),
+                f"{plan.recorder.id}.disks",
+                f"{target}-day plan needs {plan.needed_bytes / 1e12:.1f} TB for {plan.cameras} cameras at "
+                f"{plan.bitrate_kbps / 1000:.1f} Mbit/s, disks give {plan.usable_bytes / 1e12:.1f} TB usable "
+                f"({plan.retention_days:.1f} days); add disks, lower bitrates, or move cameras",
+            )
+        if plan.bitrate_kbps / 1000 > plan.recorder.incoming_mbps:
+            yield _problem(
+                origin.at("incoming_mbps"),
+                f"{plan.recorder.id}.incoming_mbps",
+                f"its cameras send {plan.bitrate_kbps / 1000:.1f} Mbit/s, more than the {plan.recorder.incoming_mbps} Mbit/s "
+                "it can record; move cameras to another recorder",
+            )
+
+
+def links(fleet: Fleet) -> Iterator[Problem]:
+    """A link's camera share fits its uplink and carries its cameras' streams."""
+    for link in fleet.links.values():
+        origin = fleet.origin("links", link.id)
+        if link.camera_share_mbps > link.uplink_mbps:
+            yield _problem(origin.at("camera_share_mbps"), f"{link.id}.camera_share_mbps", f"{link.camera_share_mbps} Mbit/s is more than the household's {link.uplink_mbps} Mbit/s uplink")
+        router = fleet.link_routers.get(link.router)
+        if router is not None and router.site != link.site:
+            yield _problem(origin.at("router"), f"{link.id}.router", f"router {router.id} is in {router.site}, the link in {link.site}")
+        needed = 0
+        for cam in fleet.cameras_on_link(link.id):
+            if cam.status is CameraStatus.retired:
+                continue
+            if cam.network.address is not None and cam.network.address not in link.camera_subnet:
+                yield _problem(
+                    fleet.origin("cameras", cam.id).at("network", "address"),
+                    f"{cam.id}.network.address",
+                    f"{cam.network.address} is not in {link.id}'s camera subnet {link.camera_subnet}",
+                )
+            if cam.stream is not None:
+                for ref in (cam.stream.main, cam.stream.sub):
+                    profile = fleet.profiles.get(ref or "")
+                    needed += profile.bitrate_kbps if profile else 0
+        if needed / 1000 > link.camera_share_mbps:
+            yield _problem(
+                origin.at("camera_share_mbps"),
+                f"{link.id}.camera_share_mbps",
+                f"its cameras' streams need {needed / 1000:.2f} Mbit/s, more than the {link.camera_share_mbps} Mbit/s share; "
+                "raise the share (within the uplink) or lower the profiles",
+            )
+
+
+def budget(fleet: Fleet) -> Iterator[Problem]:
+    """Costs add up to the plan; no khu phố spends more than its fund."""
+    from camfleet.reports.budget import budget_rows  # the report and the check share one sum
+
+    report = budget_rows(fleet)
+    plan = fleet.town.budget.plan_total_vnd
+    if report.total_vnd != plan:
+        diff = report.total_vnd - plan
+        yield _problem(
+            fleet.town_origin.at("budget", "plan_total_vnd"),
+            "town.budget.plan_total_vnd",
+            f"the inventory's costs add up to {report.total_vnd:,} VND, the plan says {plan:,} VND "
+            f"({'over' if diff > 0 else 'short'} by {abs(diff):,}); fix the costs or the plan total",
+        )
+    for row in report.sites:
+        site = fleet.sites[row.site_id]
+        if row.site_fund_vnd > site.fund_vnd:
+            yield _problem(
+                fleet.origin("sites", site.id).at("fund_vnd"),
+                f"{site.id}.fund_vnd",
+                f"its cameras cost the khu phố fund {row.site_fund_vnd:,} VND, more than the {site.fund_vnd:,} VND committed",
+            )
+
+
+def firmware_catalogue(fleet: Fleet) -> Iterator[Problem]:
+    """An approved build must not be one of the model's known-bad builds."""
+    for key, entry in fleet.firmware.items():
+        bad = {b.build for b in entry.known_bad}
+        if entry.approved.build in bad:
+            yield _problem(fleet.origin("firmware", key).at("approved", "build"), f"{entry.model}.approved.build", "the approved build is also listed as known-bad")
+
+
+def households_unused(fleet: Fleet) -> Iterator[Problem]:
+    """A household nobody refers to is personal data kept without purpose."""
+    used = {c.household for c in fleet.cameras.values()} | {link.household for link in fleet.links.values()}
+    for hh in fleet.households.values():
+        if hh.id not in used:
+            yield _problem(
+                fleet.origin("households", hh.id).at("id"),
+                hh.id,
+                "no camera or link refers to this household; remove it (and its vault entry) to keep no data without purpose",
+                Severity.warning,
+            )
+
+
+def funding_by_kind(fleet: Fleet) -> Iterator[Problem]:
+    """Town cameras are paid by the plan; an owner pays only for their own (community) camera."""
+    for cam in fleet.cameras.values():
+        if cam.kind is CameraKind.town and cam.cost.funding is Funding.owner:
+            yield _problem(fleet.origin("cameras", cam.id).at("cost", "funding"), f"{cam.id}.cost.funding", "a town camera is paid by site_fund, town_board or donation, not by its host")
+
+
+ALL: tuple[Callable[[Fleet], Iterable[Problem]], ...] = (
+    unique_device_ids,
+    unique_addresses,
+    references,
+    camera_lifecycle,
+    coordinates,
+    recorder_channels,
+    storage_plan,
+    links,
+    budget,
+    firmware_catalogue,
+    households_unused,
+    funding_by_kind,
+)

@@ -1,0 +1,324 @@
+"""Load a town folder into a :class:`Fleet`, reporting every problem at once.
+
+    .venv/bin/camfleet validate inventory/ngoc-lac
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from camfleet.inventory import checks
+from camfleet.inventory.fleet import Fleet, Origin, firmware_key
+from camfleet.inventory.problems import DocPath, InventoryError, Problem, Severity
+from camfleet.inventory.yamlfiles import YamlSyntaxError, is_vault_file, locate, read_yaml
+from camfleet.model import ID_PATTERN, MAC_PATTERN, SECTION_MODELS, SECTIONS, InventoryFile, Strict, Town
+
+#: Files in these folders are Ansible variables, not inventory data.
+VARS_FOLDERS = frozenset({"group_vars", "host_vars"})
+#: Inventory plugin configuration files (``plugin: camfleet.fleet.town``).
+PLUGIN_CONFIG_SUFFIXES = (".camfleet.yml", ".camfleet.yaml")
+TOP_LEVEL_KEYS = tuple(InventoryFile.model_fields)
+
+
+@dataclass
+class Draft:
+    """Problems found so far, with document paths still to be turned into lines."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(
+        self,
+        where: tuple[Path, DocPath],
+        label: str,
+        message: str,
+        severity: Severity = Severity.error,
+    ) -> None:
+        file, path = where
+        self.problems.append(Problem(file, None, label, message, severity, path))
+
+    def extend(self, items: Iterable[Problem]) -> None:
+        self.problems.extend(items)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.severity is Severity.error for p in self.problems)
+
+    def located(self) -> list[Problem]:
+        """Every problem with its line filled in, sorted by file and line."""
+        by_file: dict[Path, list[DocPath]] = {}
+        for p in self.problems:
+            if p.line is None and p.path:
+                by_file.setdefault(p.file, []).append(p.path)
+        lines: dict[tuple[Path, DocPath], int | None] = {}
+        for file, paths in by_file.items():
+            for doc_path, line in locate(file, paths).items():
+                lines[(file, doc_path)] = line
+        out = [
+            Problem(p.file, lines.get((p.file, p.path), p.line), p.field, p.message, p.severity, p.path)
+            if p.line is None and p.path
+            else p
+            for p in self.problems
+        ]
+        return sorted(out, key=lambda p: (str(p.file), p.line or 0, p.field, p.message))
+
+
+@dataclass
+class LoadResult:
+    fleet: Fleet
+    warnings: list[Problem]
+
+
+def inventory_files(folder: Path) -> list[Path]:
+    """The data files of a town folder, in a stable order."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.suffix not in (".yml", ".yaml") or not path.is_file():
+            continue
+        if any(part.startswith(".") for part in rel.parts) or VARS_FOLDERS & set(rel.parts[:-1]):
+            continue
+        if path.name.endswith(PLUGIN_CONFIG_SUFFIXES):
+            continue
+        found.append(path)
+    return found
+
+
+def vars_files(folder: Path) -> list[Path]:
+    """Ansible variable files of the folder (checked for plaintext secrets only)."""
+    return sorted(
+        p
+        for sub in VARS_FOLDERS
+        for p in (folder / sub).rglob("*")
+        if p.is_file() and p.suffix in (".yml", ".yaml", ".json", "")
+    )
+
+
+def load(folder: Path | str) -> LoadResult:
+    """Load and validate a town folder; raise :class:`InventoryError` listing every error."""
+    folder = Path(folder).resolve()
+    draft = Draft()
+    if not folder.is_dir():
+        raise InventoryError([Problem(folder, None, "(folder)", "no such inventory folder")])
+    files = inventory_files(folder)
+    if not files:
+        raise InventoryError(
+            [Problem(folder, None, "(folder)", "no inventory files (*.yml) here; is this a town folder?")]
+        )
+    documents = [(f, doc) for f in files if (doc := _read(f, draft)) is not None]
+    for vf in vars_files(folder):
+        if not is_vault_file(vf):
+            doc = _read(vf, draft)
+            if doc is not None:
+                draft.extend(checks.plaintext_secrets(vf, doc, vars_file=True))
+
+    fleet = _assemble(folder, documents, draft)
+    if fleet is None:
+        raise InventoryError(draft.located())
+    fleet.files = files
+    for check in checks.ALL:
+        draft.extend(check(fleet))
+    located = draft.located()
+    if draft.has_errors:
+        raise InventoryError(located)
+    return LoadResult(fleet, [p for p in located if p.severity is Severity.warning])
+
+
+def load_fleet(folder: Path | str) -> Fleet:
+    """The validated fleet of a town folder (warnings dropped)."""
+    return load(folder).fleet
+
+
+def _read(path: Path, draft: Draft) -> dict[str, Any] | None:
+    if is_vault_file(path):
+        draft.problems.append(
+            Problem(
+                path,
+                1,
+                "(file)",
+                "an ansible-vault file among the inventory data; move it under group_vars/ "
+                "(e.g. group_vars/all/vault.yml)",
+            )
+        )
+        return None
+    try:
+        doc = read_yaml(path)
+    except YamlSyntaxError as exc:
+        draft.problems.append(Problem(path, exc.line, "(yaml)", exc.message))
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        draft.problems.append(Problem(path, None, "(file)", f"cannot read: {exc}"))
+        return None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        draft.problems.append(
+            Problem(path, 1, "(file)", f"the file must be a mapping of sections ({', '.join(TOP_LEVEL_KEYS)})")
+        )
+        return None
+    return doc
+
+
+def _assemble(folder: Path, documents: list[tuple[Path, dict[str, Any]]], draft: Draft) -> Fleet | None:
+    town: tuple[Town, Origin] | None = None
+    sections: dict[str, dict[str, Strict]] = {name: {} for name in SECTIONS}
+    origins: dict[tuple[str, str], Origin] = {}
+
+    for file, doc in documents:
+        draft.extend(checks.plaintext_secrets(file, doc, vars_file=False))
+        for key, value in doc.items():
+            if key == "town":
+                parsed = _validate(Town, value, file, ("town",), "town", draft)
+                if parsed is None:
+                    continue
+                if town is not None:
+                    first = town[1].file
+                    draft.add((file, ("town",)), "town", f"a second town section; the town is already set in {first.name}")
+                    continue
+                town = (parsed, Origin(file, ("town",)))  # type: ignore[assignment]
+            elif key in SECTION_MODELS:
+                _collect(key, value, file, sections, origins, draft)
+            else:
+                hint = _did_you_mean(str(key), TOP_LEVEL_KEYS)
+                draft.add((file, (str(key),)), str(key), f"unknown section{hint}; sections are: {', '.join(TOP_LEVEL_KEYS)}")
+    if town is None:
+        if not draft.has_errors:
+            draft.problems.append(
+                Problem(folder, None, "town", "no file has a 'town' section; add one (see inventory/ngoc-lac/town.yml)")
+            )
+        return None
+    fleet = Fleet(folder=folder, town=town[0], town_origin=town[1], origins=origins)
+    for name, items in sections.items():
+        setattr(fleet, name, items)
+    return fleet
+
+
+def _collect(
+    section: str,
+    value: Any,
+    file: Path,
+    sections: dict[str, dict[str, Strict]],
+    origins: dict[tuple[str, str], Origin],
+    draft: Draft,
+) -> None:
+    if value is None:
+        return
+    if not isinstance(value, list):
+        draft.add((file, (section,)), section, "must be a list of entries (each starting with '- ')")
+        return
+    model = SECTION_MODELS[section]
+    for index, raw in enumerate(value):
+        path: DocPath = (section, index)
+        parsed = _validate(model, raw, file, path, _label(section, index, raw), draft)
+        if parsed is None:
+            continue
+        key = _key(section, parsed)
+        seen = origins.get((section, key))
+        if seen is not None:
+            draft.add(
+                (file, (*path, "id" if section != "firmware" else "model")),
+                key,
+                f"duplicate {section[:-1].replace('_', ' ')} '{key}'; first defined in "
+                f"{seen.file.name} ({section}[{seen.path[1]}]); give each a unique id",
+            )
+            continue
+        sections[section][key] = parsed
+        origins[(section, key)] = Origin(file, path)
+
+
+def _key(section: str, item: Strict) -> str:
+    if section == "firmware":
+        return firmware_key(item.vendor, item.model)  # type: ignore[attr-defined]
+    return item.id  # type: ignore[attr-defined,no-any-return]
+
+
+def _label(section: str, index: int, raw: Any) -> str:
+    if isinstance(raw, dict):
+        ident = raw.get("id") or raw.get("model")
+        if isinstance(ident, str) and ident:
+            return ident
+    return f"{section}[{index}]"
+
+
+def _validate(model: type[Strict], raw: Any, file: Path, path: DocPath, label: str, draft: Draft) -> Strict | None:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            loc = tuple(err["loc"])
+            field_label = ".".join([label, *(str(p) if isinstance(p, str) else f"[{p}]" for p in loc)]).replace(".[", "[")
+            draft.add((file, path + loc), field_label, explain(err, model, loc))
+        return None
+
+
+_PATTERN_HELP = {
+    ID_PATTERN: "use lower-case letters, digits and '-' only, e.g. cam-kp01-03",
+    MAC_PATTERN: "write it lower-case with colons, e.g. 44:19:b6:0a:1c:2e",
+    r"^[0-9a-f]{64}$": "write the SHA-256 as 64 lower-case hex digits (sha256sum FILE)",
+}
+
+
+def explain(err: ErrorDetails, model: type[Strict], loc: tuple[Any, ...]) -> str:
+    """A pydantic error in the words an installer needs, with the fix."""
+    kind = err["type"]
+    got = err.get("input")
+    if kind == "missing":
+        return "required field is missing; add it"
+    if kind == "extra_forbidden":
+        name = str(loc[-1]) if loc else "?"
+        if checks.looks_secret(name):
+            return f"'{name}' looks like a secret: secrets live only in the ansible-vault file (group_vars/all/vault.yml)"
+        if checks.looks_personal(name):
+            return f"'{name}' is personal data: names and phone numbers live only in the ansible-vault file, keyed by the household id"
+        known = _fields_at(model, loc[:-1])
+        return f"unknown field '{name}'{_did_you_mean(name, known)}; allowed here: {', '.join(known)}"
+    if kind == "enum":
+        expected = err.get("ctx", {}).get("expected", "")
+        return f"'{got}' is not allowed; use one of {expected}"
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        return f"'{got}' is not allowed; use {expected}"
+    if kind == "string_pattern_mismatch":
+        pattern = err.get("ctx", {}).get("pattern", "")
+        return f"'{got}' is malformed; {_PATTERN_HELP.get(pattern, f'it must match {pattern}')}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"must be a mapping of fields (got {type(got).__name__})"
+    if kind == "list_type":
+        return f"must be a list (got {type(got).__name__})"
+    if kind.startswith("ip_v4"):
+        return f"'{got}' is not a valid IPv4 {'network' if 'network' in kind else 'address'}"
+    msg = err["msg"]
+    return f"{msg[0].lower()}{msg[1:]} (got {got!r})" if not isinstance(got, dict | list) else msg
+
+
+def _fields_at(model: type[Strict], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the (sub)model at ``loc``, for 'did you mean' hints."""
+    current: Any = model
+    for step in loc:
+        if isinstance(step, int):
+            continue
+        info = getattr(current, "model_fields", {}).get(step)
+        if info is None:
+            return []
+        current = _inner_model(info.annotation)
+    return list(getattr(current, "model_fields", {}))
+
+
+def _inner_model(annotation: Any) -> Any:
+    for arg in getattr(annotation, "__args__", ()) or ():
+        inner = _inner_model(arg)
+        if hasattr(inner, "model_fields"):
+            return inner
+    return annotation
+
+
+def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+

@@ -1,0 +1,188 @@
+"""Reading the YAML files of a town folder: fast, cached, and strict.
+
+Parsing is the expensive part of loading a big town (PyYAML's C parser still
+builds every object in Python), so a parsed file is kept twice:
+
+* in memory, for processes that reload (the exporter, the simulator);
+* on disk (``$CAMFLEET_CACHE_DIR`` or ``~/.cache/camfleet``) as a pickle of
+  the plain data, keyed by the file's path, size and mtime, so a second
+  ``camfleet validate`` only re-reads files that changed.
+
+Line numbers are not tracked while parsing: most loads have no problem to
+report. When there is one, :func:`locate` composes that file's node tree once
+and walks it to the line of the offending key.
+
+    .venv/bin/python -c "from camfleet.inventory.yamlfiles import read_yaml; print(read_yaml('inventory/ngoc-lac/town.yml'))"
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from camfleet.inventory.problems import DocPath
+
+_CACHE_FORMAT = 1
+VAULT_HEADER = "$ANSIBLE_VAULT;"
+
+SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class YamlSyntaxError(Exception):
+    """A file that is not valid YAML, with the 1-based line of the fault."""
+
+    def __init__(self, path: Path, line: int | None, message: str) -> None:
+        self.path = path
+        self.line = line
+        self.message = message
+        super().__init__(f"{path}:{line}: {message}")
+
+
+class _StrictLoader(SafeLoader):  # type: ignore[misc,valid-type]
+    """Safe loader that refuses duplicate keys instead of keeping the last one."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        try:
+            duplicate = key in mapping
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a plain value", key_node.start_mark
+            ) from None
+        if duplicate:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}: each key may appear once per mapping", key_node.start_mark
+            )
+        mapping[key] = loader.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+    return mapping
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+
+
+@dataclass(frozen=True)
+class _Stamp:
+    size: int
+    mtime_ns: int
+
+
+_memory: dict[Path, tuple[_Stamp, Any]] = {}
+
+
+def cache_dir() -> Path | None:
+    """Where parsed files are kept between runs; None when caching is off."""
+    configured = os.environ.get("CAMFLEET_CACHE_DIR")
+    if configured == "off":
+        return None
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "camfleet"
+
+
+def is_vault_file(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(len(VAULT_HEADER)).decode("ascii", "replace") == VAULT_HEADER
+
+
+def parse_text(text: str, path: Path) -> Any:
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        message = " ".join(part for part in (exc.context, exc.problem) if part)
+        raise YamlSyntaxError(path, line, f"YAML syntax: {message}") from None
+    except yaml.YAMLError as exc:
+        raise YamlSyntaxError(path, None, f"YAML syntax: {exc}") from None
+
+
+def read_yaml(path: Path | str) -> Any:
+    """Parsed content of a YAML file, from cache when the file is unchanged."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    stamp = _Stamp(stat.st_size, stat.st_mtime_ns)
+    hit = _memory.get(path)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    disk = _disk_entry(path)
+    data = _read_disk(disk, stamp) if disk else _MISS
+    if data is _MISS:
+        data = parse_text(path.read_text(encoding="utf-8"), path)
+        if disk:
+            _write_disk(disk, stamp, data)
+    _memory[path] = (stamp, data)
+    return data
+
+
+_MISS = object()
+
+
+def _disk_entry(path: Path) -> Path | None:
+    base = cache_dir()
+    if base is None:
+        return None
+    digest = hashlib.sha1(str(path).encode(), usedforsecurity=False).hexdigest()
+    return base / "yaml" / f"{digest}.pickle"
+
+
+def _read_disk(entry: Path, stamp: _Stamp) -> Any:
+    try:
+        with entry.open("rb") as handle:
+            fmt, cached_stamp, data = pickle.load(handle)  # noqa: S301 - our own cache files
+    except (OSError, pickle.PickleError, EOFError, ValueError, TypeError, AttributeError):
+        return _MISS
+    if fmt != _CACHE_FORMAT or cached_stamp != stamp:
+        return _MISS
+    return data
+
+
+def _write_disk(entry: Path, stamp: _Stamp, data: Any) -> None:
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = entry.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as handle:
+            pickle.dump((_CACHE_FORMAT, stamp, data), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(entry)
+    except OSError:
+        pass  # a read-only home is no reason to fail validation
+
+
+def locate(path: Path, doc_paths: list[DocPath]) -> dict[DocPath, int | None]:
+    """1-based line of each document path in a file (the nearest existing ancestor when missing)."""
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=SafeLoader)
+    except (OSError, yaml.YAMLError):
+        return {p: None for p in doc_paths}
+    return {p: _walk(root, p) for p in doc_paths}
+
+
+def _walk(node: yaml.Node | None, doc_path: DocPath) -> int | None:
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for step in doc_path:
+        if isinstance(node, yaml.MappingNode) and isinstance(step, str):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value == step:
+                    line = key_node.start_mark.line + 1
+                    node = value_node
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+            node = node.value[step]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line

@@ -1,0 +1,484 @@
+"""The inventory schema: what a town's camera network is made of.
+
+Every inventory file of a town folder is one :class:`InventoryFile`; the
+loader (:mod:`camfleet.inventory`) merges the files of a folder into one
+:class:`Fleet` and runs the cross-checks no single file can.
+
+Personal data stays out of this schema on purpose: households are ids with an
+owner kind and a consent record; their names and phone numbers live only in
+the town's ansible-vault file, keyed by the same ids.
+
+    .venv/bin/camfleet schema -o schema/inventory.schema.json
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+Id = Annotated[
+    str,
+    Field(
+        pattern=ID_PATTERN,
+        description="Identifier: lower-case letters, digits and '-', e.g. cam-kp01-03.",
+    ),
+]
+MAC_PATTERN = r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$"
+Port = Annotated[int, Field(ge=1, le=65535)]
+Vnd = Annotated[int, Field(ge=0, description="Amount in Vietnamese dong (VND).")]
+
+
+class Strict(BaseModel):
+    """Base of every inventory model: unknown fields are errors, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=False)
+
+
+class CameraKind(StrEnum):
+    """Loại hình: a community camera re-aimed at the street, or a town camera."""
+
+    community = "community"
+    town = "town"
+
+
+class CameraStatus(StrEnum):
+    """Lifecycle of a camera eye, from the survey to retirement."""
+
+    planned = "planned"
+    surveyed = "surveyed"
+    installed = "installed"
+    commissioned = "commissioned"
+    faulty = "faulty"
+    retired = "retired"
+
+
+#: Statuses of a camera that is mounted and reachable (or should be).
+DEPLOYED = frozenset({CameraStatus.installed, CameraStatus.commissioned, CameraStatus.faulty})
+
+
+class OwnerKind(StrEnum):
+    """Who owns a community camera or hosts a town camera."""
+
+    household = "household"
+    business = "business"
+    agency = "agency"
+    school = "school"
+
+
+class Funding(StrEnum):
+    """Which fund pays for an item of the plan."""
+
+    site_fund = "site_fund"  # quỹ khu phố
+    town_board = "town_board"  # UBND thị trấn
+    owner = "owner"  # the owner's own camera, no cost to the plan
+    donation = "donation"  # xã hội hóa
+
+
+class Vendor(StrEnum):
+    """Camera and recorder makers seen in the field."""
+
+    hikvision = "hikvision"
+    dahua = "dahua"
+    ezviz = "ezviz"
+    imou = "imou"
+    tplink = "tplink"
+    kbvision = "kbvision"
+    other = "other"
+
+
+class Codec(StrEnum):
+    """Video codec of a stream profile."""
+
+    h264 = "h264"
+    h265 = "h265"
+
+
+class RouterRole(StrEnum):
+    """A link router sits at a camera site, or is the station's core router."""
+
+    site = "site"
+    core = "core"
+
+
+class Cost(Strict):
+    """What an item costs the plan, and which fund pays."""
+
+    amount_vnd: Vnd = Field(description="Cost in VND, installed (device, bracket, cable, labour).")
+    funding: Funding = Field(description="The fund that pays: site_fund, town_board, owner or donation.")
+
+
+# --------------------------------------------------------------------------- town
+
+
+class BoundingBox(Strict):
+    """The town's extent; every coordinate in the inventory must lie inside."""
+
+    south: float = Field(ge=-90, le=90, description="Southern latitude, decimal degrees.")
+    west: float = Field(ge=-180, le=180, description="Western longitude, decimal degrees.")
+    north: float = Field(ge=-90, le=90, description="Northern latitude, decimal degrees.")
+    east: float = Field(ge=-180, le=180, description="Eastern longitude, decimal degrees.")
+
+    def contains(self, lat: float, lon: float) -> bool:
+        return self.south <= lat <= self.north and self.west <= lon <= self.east
+
+
+class Station(Strict):
+    """The police station (Công an thị trấn) where the recorders are."""
+
+    name: str = Field(description="Station name as printed on documents.")
+    lat: float = Field(ge=-90, le=90, description="Latitude, decimal degrees.")
+    lon: float = Field(ge=-180, le=180, description="Longitude, decimal degrees.")
+    duty_phone: str = Field(
+        pattern=r"^\+?[0-9 .]{6,20}$",
+        description="The station's public duty phone, printed on every 'CAMERA AN NINH' sign.",
+    )
+
+
+class Budget(Strict):
+    """The approved plan the inventory's costs must add up to."""
+
+    plan_ref: str = Field(description="Reference of the plan (kế hoạch), e.g. its number and date.")
+    plan_date: dt.date = Field(description="Date the plan was approved.")
+    plan_total_vnd: Vnd = Field(description="Total of the plan in VND; the inventory's costs must equal it.")
+
+
+class StoragePolicy(Strict):
+    """How recordings are kept."""
+
+    retention_days: int = Field(ge=1, le=365, description="Days of 24/7 recording the town must keep.")
+    usable_fraction: float = Field(
+        default=0.92,
+        gt=0,
+        le=1,
+        description="Share of raw disk capacity usable for video (file system, index, reserve).",
+    )
+
+
+class Town(Strict):
+    """The town itself: one per inventory folder."""
+
+    id: Id
+    name: str = Field(description="Official name, e.g. 'Thị trấn Ngọc Lặc'.")
+    province: str = Field(description="Province (tỉnh).")
+    district: str = Field(description="District (huyện).")
+    timezone: str = Field(default="Asia/Ho_Chi_Minh", description="IANA time zone of every device.")
+    ntp_servers: list[str] = Field(min_length=1, description="NTP servers the devices use, in order.")
+    bbox: BoundingBox = Field(description="The town's bounding box.")
+    station: Station = Field(description="The police station that records and answers the signs' phone.")
+    budget: Budget = Field(description="The approved plan's budget.")
+    storage: StoragePolicy = Field(description="Recording retention target and disk policy.")
+
+
+# --------------------------------------------------------------------------- people and places
+
+
+class Site(Strict):
+    """A khu phố (neighbourhood): it owns cameras and a fund."""
+
+    id: Id
+    name: str = Field(description="Name, e.g. 'Khu phố 1'.")
+    head_contact: Id | None = Field(
+        default=None,
+        description="Key of the khu phố head's contact in the vault (name and phone stay there).",
+    )
+    fund_vnd: Vnd = Field(description="What the khu phố fund has committed to its cameras, in VND.")
+
+
+class Consent(Strict):
+    """The owner's signed commitment (cam kết)."""
+
+    signed_on: dt.date | None = Field(default=None, description="Date the commitment was signed; null if not yet.")
+    document: str | None = Field(default=None, description="Reference of the signed paper, e.g. 'CK-KP01-003'.")
+    footage_handover: bool = Field(
+        default=False, description="Owner agrees to hand over footage when the police ask."
+    )
+    hosts_town_camera: bool = Field(
+        default=False, description="Owner agrees to host a town camera: mounting, power and wifi."
+    )
+    retention_days: int | None = Field(
+        default=None, ge=1, le=365, description="Days the owner keeps their own recordings, if known."
+    )
+
+
+class Household(Strict):
+    """An owner or host, by id only: name and phone live in the vault."""
+
+    id: Id
+    site: Id = Field(description="The khu phố the household belongs to.")
+    owner_kind: OwnerKind = Field(description="household, business, agency or school.")
+    consent: Consent = Field(description="The signed commitment.")
+
+
+# --------------------------------------------------------------------------- profiles and firmware
+
+
+class StreamProfile(Strict):
+    """A named stream setting applied to cameras (main or sub stream)."""
+
+    id: Id
+    codec: Codec = Field(description="h264 or h265.")
+    width: int = Field(ge=160, le=7680, description="Width in pixels.")
+    height: int = Field(ge=120, le=4320, description="Height in pixels.")
+    fps: int = Field(ge=1, le=60, description="Frames per second.")
+    bitrate_kbps: int = Field(ge=32, le=32768, description="Target (CBR) or cap (VBR) bitrate in kbit/s.")
+    bitrate_mode: Literal["cbr", "vbr"] = Field(default="vbr", description="Constant or variable bitrate.")
+    gop: int = Field(ge=1, le=400, description="Keyframe interval in frames (I-frame interval).")
+
+
+class FirmwareBuild(Strict):
+    """An approved firmware file."""
+
+    build: str = Field(description="Version string as the device reports it, e.g. 'V5.7.15 build 230519'.")
+    file: str = Field(description="File name in the firmware store.")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the file, lower-case hex.")
+
+
+class BadBuild(Strict):
+    """A build known to be vulnerable or broken."""
+
+    build: str = Field(description="Version string as the device reports it.")
+    cves: list[str] = Field(default_factory=list, description="CVE ids, e.g. CVE-2021-36260.")
+    note: str | None = Field(default=None, description="Why the build is bad.")
+
+
+class FirmwareEntry(Strict):
+    """Catalogue line: one device model, its approved build and its known-bad builds."""
+
+    vendor: Vendor = Field(description="Maker.")
+    model: str = Field(description="Model as the device reports it, e.g. 'DS-2CD1023G2-LIU'.")
+    approved: FirmwareBuild = Field(description="The build every device of this model should run.")
+    known_bad: list[BadBuild] = Field(default_factory=list, description="Builds to move off, with reasons.")
+
+
+# --------------------------------------------------------------------------- cameras
+
+
+class Location(Strict):
+    """Where a camera is mounted and where it looks."""
+
+    street: str = Field(description="Street or road, e.g. 'Đường Lê Lợi'.")
+    landmark: str | None = Field(default=None, description="What the camera watches, e.g. 'Ngã tư chợ'.")
+    address: str | None = Field(default=None, description="Mounting address (house number and street).")
+    lat: float = Field(ge=-90, le=90, description="Latitude, decimal degrees (WGS84).")
+    lon: float = Field(ge=-180, le=180, description="Longitude, decimal degrees (WGS84).")
+    bearing_deg: int = Field(ge=0, lt=360, description="Compass direction the lens faces, 0 = north.")
+    height_m: float = Field(default=3.5, gt=0, le=30, description="Mounting height in metres.")
+
+
+class Device(Strict):
+    """What is mounted: identity as the device reports it."""
+
+    vendor: Vendor = Field(description="Maker.")
+    model: str = Field(description="Model as the device reports it.")
+    mac: str | None = Field(default=None, pattern=MAC_PATTERN, description="MAC, lower-case, colon-separated.")
+    serial: str | None = Field(default=None, description="Serial number as the device reports it.")
+    firmware: str | None = Field(default=None, description="Firmware build as last seen.")
+    driver: str | None = Field(
+        default=None,
+        description="Driver override (e.g. hikvision_isapi); by default chosen from the vendor.",
+    )
+
+
+class Network(Strict):
+    """How the station reaches a camera."""
+
+    link: Id | None = Field(default=None, description="The household wifi link a town camera rides.")
+    address: IPv4Address | None = Field(default=None, description="Address the station reaches it at.")
+    http_port: Port = Field(default=80, description="HTTP API port.")
+    rtsp_port: Port = Field(default=554, description="RTSP port.")
+
+
+class Streams(Strict):
+    """Stream profiles of a camera."""
+
+    main: Id = Field(description="Profile of the main stream, recorded 24/7.")
+    sub: Id | None = Field(default=None, description="Profile of the sub stream, used for live view and probes.")
+
+
+class RecorderSlot(Strict):
+    """The recorder channel a camera is recorded on."""
+
+    id: Id = Field(description="Recorder id.")
+    channel: int = Field(ge=1, description="Channel number, from 1 to the recorder's capacity.")
+
+
+class Sign(Strict):
+    """The 'CAMERA AN NINH' sign under a town camera."""
+
+    installed_on: dt.date | None = Field(default=None, description="Date the sign was put up; null if not yet.")
+
+
+class PrivacyMask(Strict):
+    """A rectangle blacked out in the picture (a window, a yard), in 0..1 of the frame."""
+
+    name: str = Field(description="What it hides, e.g. 'cửa sổ nhà bên'.")
+    x: float = Field(ge=0, le=1, description="Left edge, share of the frame width.")
+    y: float = Field(ge=0, le=1, description="Top edge, share of the frame height.")
+    w: float = Field(gt=0, le=1, description="Width, share of the frame width.")
+    h: float = Field(gt=0, le=1, description="Height, share of the frame height.")
+
+
+class Camera(Strict):
+    """A camera eye (mắt camera)."""
+
+    id: Id
+    kind: CameraKind = Field(description="community (owner's camera re-aimed) or town (paid by the plan).")
+    status: CameraStatus = Field(description="planned, surveyed, installed, commissioned, faulty or retired.")
+    site: Id = Field(description="The khu phố it belongs to.")
+    household: Id | None = Field(default=None, description="Owner (community) or host (town) household id.")
+    managed: bool | None = Field(
+        default=None,
+        description="Whether camfleet configures the device; default: true for town cameras, false for community.",
+    )
+    location: Location = Field(description="Mounting point and aim.")
+    device: Device | None = Field(default=None, description="What is mounted; may be unknown while planned.")
+    network: Network = Field(default_factory=Network, description="How the station reaches it.")
+    stream: Streams | None = Field(default=None, description="Stream profiles; required for town cameras.")
+    recorder: RecorderSlot | None = Field(default=None, description="Station recorder channel, if recorded there.")
+    sign: Sign | None = Field(default=None, description="The 'CAMERA AN NINH' sign (town cameras).")
+    privacy_masks: list[PrivacyMask] = Field(default_factory=list, description="Areas blacked out.")
+    cost: Cost = Field(description="What it costs the plan and who pays.")
+
+    @property
+    def is_managed(self) -> bool:
+        return self.managed if self.managed is not None else self.kind is CameraKind.town
+
+
+# --------------------------------------------------------------------------- links and routers
+
+
+class Link(Strict):
+    """A household wifi uplink carrying a town camera to the station."""
+
+    id: Id
+    site: Id = Field(description="The khu phố.")
+    household: Id = Field(description="The host household whose internet is used.")
+    isp: str = Field(description="Internet provider, e.g. VNPT, Viettel, FPT.")
+    uplink_mbps: float = Field(gt=0, le=10000, description="The household's upstream bandwidth, Mbit/s.")
+    camera_share_mbps: float = Field(gt=0, le=10000, description="Upstream cap for the camera(s), Mbit/s.")
+    router: Id = Field(description="The link router at the site.")
+    camera_subnet: IPv4Network = Field(description="Subnet behind the router for the camera(s), routed via the tunnel.")
+    tunnel_address: IPv4Interface = Field(description="The router's WireGuard address toward the station, e.g. 10.77.0.11/24.")
+
+
+class LinkRouter(Strict):
+    """A router driven over SSH with netmiko: a site link router or the station core."""
+
+    id: Id
+    role: RouterRole = Field(description="site (at a camera site) or core (at the station).")
+    site: Id | None = Field(default=None, description="The khu phố (site routers).")
+    vendor: Literal["mikrotik", "openwrt"] = Field(description="mikrotik (RouterOS) or openwrt.")
+    model: str = Field(description="Model, e.g. 'hAP ac lite'.")
+    device_type: Literal["mikrotik_routeros", "linux"] = Field(
+        description="netmiko device_type: mikrotik_routeros, or linux for OpenWrt."
+    )
+    address: IPv4Address = Field(description="Management address (the tunnel address for site routers).")
+    ssh_port: Port = Field(default=22, description="SSH port.")
+    mac: str | None = Field(default=None, pattern=MAC_PATTERN, description="MAC, lower-case, colon-separated.")
+    serial: str | None = Field(default=None, description="Serial number.")
+    firmware: str | None = Field(default=None, description="OS version as last seen, e.g. '7.15.3'.")
+    cost: Cost = Field(description="What it costs the plan and who pays.")
+
+
+# --------------------------------------------------------------------------- station
+
+
+class Disk(Strict):
+    """A hard drive in a recorder."""
+
+    slot: int = Field(ge=1, le=64, description="Bay number, from 1.")
+    model: str = Field(description="Model, e.g. 'WD84PURZ'.")
+    serial: str = Field(description="Serial number.")
+    capacity_tb: float = Field(gt=0, le=100, description="Capacity as sold, decimal terabytes.")
+    cost: Cost = Field(description="What it costs the plan and who pays.")
+
+    @property
+    def capacity_bytes(self) -> int:
+        return int(self.capacity_tb * 10**12)
+
+
+class Recorder(Strict):
+    """An NVR (đầu thu) at the station."""
+
+    id: Id
+    vendor: Vendor = Field(description="Maker.")
+    model: str = Field(description="Model as the device reports it.")
+    address: IPv4Address = Field(description="Address on the station LAN.")
+    http_port: Port = Field(default=80, description="HTTP API port.")
+    rtsp_port: Port = Field(default=554, description="RTSP port.")
+    mac: str | None = Field(default=None, pattern=MAC_PATTERN, description="MAC, lower-case, colon-separated.")
+    serial: str | None = Field(default=None, description="Serial number.")
+    firmware: str | None = Field(default=None, description="Firmware build as last seen.")
+    channels: int = Field(ge=1, le=256, description="IP camera channels the recorder takes.")
+    incoming_mbps: float = Field(gt=0, description="Incoming bandwidth the recorder can record, Mbit/s.")
+    disk_bays: int = Field(ge=1, le=64, description="Number of SATA bays.")
+    disks: list[Disk] = Field(default_factory=list, description="The hard drives fitted.")
+    cost: Cost = Field(description="What the recorder itself costs and who pays.")
+
+
+class Equipment(Strict):
+    """Other station equipment of the plan: screens, UPS, rack, cabling."""
+
+    id: Id
+    item: str = Field(description="What it is, in Vietnamese with English, e.g. 'Màn hình 43\" / 43\" monitor'.")
+    quantity: int = Field(ge=1, description="How many.")
+    unit_cost_vnd: Vnd = Field(description="Cost of one, VND.")
+    funding: Funding = Field(description="The fund that pays.")
+
+    @property
+    def amount_vnd(self) -> int:
+        return self.quantity * self.unit_cost_vnd
+
+
+# --------------------------------------------------------------------------- files
+
+
+class InventoryFile(Strict):
+    """One YAML file of a town folder. Every section is optional; the folder's files together make the town."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        title="camfleet inventory file",
+        json_schema_extra={"$id": "https://camfleet.invalid/schema/inventory.schema.json"},
+    )
+
+    town: Town | None = Field(default=None, description="The town (exactly one file of the folder has it).")
+    sites: list[Site] = Field(default_factory=list, description="Khu phố.")
+    households: list[Household] = Field(default_factory=list, description="Owners and hosts, by id.")
+    cameras: list[Camera] = Field(default_factory=list, description="Camera eyes.")
+    links: list[Link] = Field(default_factory=list, description="Household wifi uplinks.")
+    link_routers: list[LinkRouter] = Field(default_factory=list, description="Site link routers and the core router.")
+    recorders: list[Recorder] = Field(default_factory=list, description="NVRs at the station.")
+    equipment: list[Equipment] = Field(default_factory=list, description="Other station equipment.")
+    profiles: list[StreamProfile] = Field(default_factory=list, description="Stream profiles.")
+    firmware: list[FirmwareEntry] = Field(default_factory=list, description="Firmware catalogue.")
+
+
+#: The list sections of a file, in the order they are validated.
+SECTIONS: tuple[str, ...] = (
+    "sites",
+    "households",
+    "profiles",
+    "firmware",
+    "recorders",
+    "equipment",
+    "link_routers",
+    "links",
+    "cameras",
+)
+SECTION_MODELS: dict[str, type[Strict]] = {
+    "sites": Site,
+    "households": Household,
+    "profiles": StreamProfile,
+    "firmware": FirmwareEntry,
+    "recorders": Recorder,
+    "equipment": Equipment,
+    "link_routers": LinkRouter,
+    "links": Link,
+    "cameras": Camera,
+}

@@ -1,0 +1,255 @@
+"""Budget per khu phố and for the station, as the plan's attachment shows it.
+
+    .venv/bin/camfleet report budget inventory/ngoc-lac --format md
+
+The plan's total counts what the plan pays: an owner's own camera (funding
+``owner``) is listed but costs the plan nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from camfleet.inventory.fleet import Fleet
+from camfleet.model import CameraKind, CameraStatus, Funding
+from camfleet.reports.document import Column, Document, Table
+
+FUNDING_VI = {
+    Funding.site_fund: "Quỹ khu phố",
+    Funding.town_board: "Ngân sách thị trấn",
+    Funding.owner: "Chủ hộ tự có",
+    Funding.donation: "Xã hội hóa",
+}
+
+
+@dataclass
+class SiteRow:
+    site_id: str
+    name: str
+    cameras: int
+    community: int
+    town: int
+    by_status: dict[str, int]
+    cameras_vnd: int
+    routers_vnd: int
+    site_fund_vnd: int
+    fund_committed_vnd: int
+    by_funding: dict[str, int]
+
+    @property
+    def total_vnd(self) -> int:
+        return self.cameras_vnd + self.routers_vnd
+
+
+@dataclass
+class StationRow:
+    item_id: str
+    item: str
+    quantity: int
+    unit_vnd: int
+    funding: str
+
+    @property
+    def amount_vnd(self) -> int:
+        return self.quantity * self.unit_vnd
+
+
+@dataclass
+class BudgetReport:
+    plan_ref: str
+    plan_total_vnd: int
+    sites: list[SiteRow] = field(default_factory=list)
+    station: list[StationRow] = field(default_factory=list)
+
+    @property
+    def sites_vnd(self) -> int:
+        return sum(r.total_vnd for r in self.sites)
+
+    @property
+    def station_vnd(self) -> int:
+        return sum(r.amount_vnd for r in self.station)
+
+    @property
+    def total_vnd(self) -> int:
+        return self.sites_vnd + self.station_vnd
+
+    def by_funding(self) -> dict[str, int]:
+        totals: Counter[str] = Counter()
+        for site in self.sites:
+            totals.update(site.by_funding)
+        for row in self.station:
+            totals[row.funding] += row.amount_vnd
+        return {k: v for k, v in sorted(totals.items()) if v}
+
+
+def _paid(amount: int, funding: Funding) -> int:
+    return 0 if funding is Funding.owner else amount
+
+
+def budget_rows(fleet: Fleet) -> BudgetReport:
+    report = BudgetReport(fleet.town.budget.plan_ref, fleet.town.budget.plan_total_vnd)
+    for site in fleet.sites.values():
+        cams = fleet.cameras_of_site(site.id)
+        funding: Counter[str] = Counter()
+        cam_cost = 0
+        for cam in cams:
+            paid = _paid(cam.cost.amount_vnd, cam.cost.funding)
+            cam_cost += paid
+            funding[cam.cost.funding.value] += paid
+        router_cost = 0
+        for router in fleet.link_routers.values():
+            if router.site == site.id:
+                paid = _paid(router.cost.amount_vnd, router.cost.funding)
+                router_cost += paid
+                funding[router.cost.funding.value] += paid
+        report.sites.append(
+            SiteRow(
+                site_id=site.id,
+                name=site.name,
+                cameras=len(cams),
+                community=sum(1 for c in cams if c.kind is CameraKind.community),
+                town=sum(1 for c in cams if c.kind is CameraKind.town),
+                by_status={s.value: n for s in CameraStatus if (n := sum(1 for c in cams if c.status is s))},
+                cameras_vnd=cam_cost,
+                routers_vnd=router_cost,
+                site_fund_vnd=funding[Funding.site_fund.value],
+                fund_committed_vnd=site.fund_vnd,
+                by_funding={k: v for k, v in funding.items() if v},
+            )
+        )
+    for rec in fleet.recorders.values():
+        report.station.append(StationRow(rec.id, f"Đầu ghi / NVR {rec.vendor} {rec.model}", 1, rec.cost.amount_vnd, rec.cost.funding.value))
+        disks: Counter[tuple[str, float, int, str]] = Counter(
+            (d.model, d.capacity_tb, d.cost.amount_vnd, d.cost.funding.value) for d in rec.disks
+        )
+        for (model, tb, unit, fund), count in disks.items():
+            report.station.append(StationRow(f"{rec.id}-disks", f"Ổ cứng / HDD {model} {tb:g} TB ({rec.id})", count, unit, fund))
+    for router in fleet.link_routers.values():
+        if router.site is None:
+            report.station.append(StationRow(router.id, f"Router trung tâm / core router {router.model}", 1, _paid(router.cost.amount_vnd, router.cost.funding), router.cost.funding.value))
+    for item in fleet.equipment.values():
+        report.station.append(StationRow(item.id, item.item, item.quantity, _paid(item.unit_cost_vnd, item.funding), item.funding.value))
+    return report
+
+
+def as_json(fleet: Fleet, report: BudgetReport) -> dict[str, Any]:
+    return {
+        "town": fleet.town.id,
+        "plan_ref": report.plan_ref,
+        "plan_total_vnd": report.plan_total_vnd,
+        "sites": [
+            {
+                "site": r.site_id,
+                "name": r.name,
+                "cameras": r.cameras,
+                "community_cameras": r.community,
+                "town_cameras": r.town,
+                "by_status": r.by_status,
+                "cameras_vnd": r.cameras_vnd,
+                "link_routers_vnd": r.routers_vnd,
+                "total_vnd": r.total_vnd,
+                "site_fund_spent_vnd": r.site_fund_vnd,
+                "site_fund_committed_vnd": r.fund_committed_vnd,
+                "by_funding_vnd": r.by_funding,
+            }
+            for r in report.sites
+        ],
+        "station": [
+            {"item": r.item_id, "description": r.item, "quantity": r.quantity, "unit_vnd": r.unit_vnd, "amount_vnd": r.amount_vnd, "funding": r.funding}
+            for r in report.station
+        ],
+        "sites_vnd": report.sites_vnd,
+        "station_vnd": report.station_vnd,
+        "total_vnd": report.total_vnd,
+        "by_funding_vnd": report.by_funding(),
+    }
+
+
+def as_document(fleet: Fleet, report: BudgetReport) -> Document:
+    statuses = "commissioned installed surveyed planned faulty retired".split()
+    status_vi = {
+        "commissioned": "đã nghiệm thu",
+        "installed": "đã lắp",
+        "surveyed": "đã khảo sát",
+        "planned": "kế hoạch",
+        "faulty": "hỏng",
+        "retired": "đã gỡ",
+    }
+    sites = Table(
+        "Dự toán theo khu phố",
+        "Budget per neighbourhood (khu phố)",
+        [
+            Column("site", "Khu phố", "Neighbourhood"),
+            Column("community", "Camera loại 1", "Community cams", True),
+            Column("town", "Camera loại 2", "Town cams", True),
+            Column("status", "Tình trạng", "Status"),
+            Column("cameras_vnd", "Camera (đ)", "Cameras (VND)", True),
+            Column("routers_vnd", "Router (đ)", "Link routers (VND)", True),
+            Column("total_vnd", "Cộng (đ)", "Total (VND)", True),
+            Column("fund", "Quỹ KP đã dùng / cam kết (đ)", "Site fund used / committed", True),
+        ],
+        [
+            {
+                "site": f"{r.name} ({r.site_id})",
+                "community": r.community,
+                "town": r.town,
+                "status": ", ".join(f"{r.by_status[s]} {status_vi[s]}" for s in statuses if s in r.by_status),
+                "cameras_vnd": r.cameras_vnd,
+                "routers_vnd": r.routers_vnd,
+                "total_vnd": r.total_vnd,
+                "fund": f"{_dots(r.site_fund_vnd)} / {_dots(r.fund_committed_vnd)}",
+            }
+            for r in report.sites
+        ],
+        {
+            "site": "Cộng / Total",
+            "community": sum(r.community for r in report.sites),
+            "town": sum(r.town for r in report.sites),
+            "cameras_vnd": sum(r.cameras_vnd for r in report.sites),
+            "routers_vnd": sum(r.routers_vnd for r in report.sites),
+            "total_vnd": report.sites_vnd,
+        },
+    )
+    station = Table(
+        "Thiết bị tại Công an thị trấn",
+        "Station equipment",
+        [
+            Column("item", "Hạng mục", "Item"),
+            Column("quantity", "SL", "Qty", True),
+            Column("unit_vnd", "Đơn giá (đ)", "Unit (VND)", True),
+            Column("amount_vnd", "Thành tiền (đ)", "Amount (VND)", True),
+            Column("funding", "Nguồn", "Funding"),
+        ],
+        [
+            {"item": r.item, "quantity": r.quantity, "unit_vnd": r.unit_vnd, "amount_vnd": r.amount_vnd, "funding": FUNDING_VI[Funding(r.funding)]}
+            for r in report.station
+        ],
+        {"item": "Cộng / Total", "amount_vnd": report.station_vnd},
+    )
+    totals = Table(
+        "Tổng hợp theo nguồn kinh phí",
+        "Totals by funding source",
+        [Column("funding", "Nguồn", "Funding"), Column("amount_vnd", "Số tiền (đ)", "Amount (VND)", True)],
+        [{"funding": f"{FUNDING_VI[Funding(k)]} / {k}", "amount_vnd": v} for k, v in report.by_funding().items()],
+        {"funding": "TỔNG CỘNG / GRAND TOTAL", "amount_vnd": report.total_vnd},
+    )
+    match = "khớp" if report.total_vnd == report.plan_total_vnd else "KHÔNG khớp"
+    notes = [
+        f"Tổng dự toán {_dots(report.total_vnd)} đ {match} với kế hoạch ({_dots(report.plan_total_vnd)} đ). "
+        f"/ Total {'matches' if match == 'khớp' else 'does NOT match'} the plan.",
+        "Camera loại 1: camera của hộ dân, cơ sở, cơ quan, trường học quay ra đường; loại 2: camera mới do khu phố đầu tư. "
+        "/ Kind 1: community cameras re-aimed at the street; kind 2: new town cameras.",
+    ]
+    return Document(
+        f"DỰ TOÁN KINH PHÍ HỆ THỐNG CAMERA AN NINH — {fleet.town.name.upper()}",
+        f"Security camera programme budget — {fleet.town.name}",
+        f"{report.plan_ref}",
+        [sites, station, totals],
+        notes,
+    )
+
+
+def _dots(value: int) -> str:
+    return f"{value:,}".replace(",", ".")

@@ -1,0 +1,123 @@
+"""A report as data (titles, tables, notes), rendered to a terminal table, CSV, Markdown or HTML.
+
+Reports are read by Vietnamese-speaking officials: every heading carries the
+Vietnamese first and the English beside it. JSON output does not go through
+here; each report gives its own machine-readable form.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from camfleet.paths import TEMPLATES
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    vi: str
+    en: str
+    numeric: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.vi} / {self.en}"
+
+
+@dataclass
+class Table:
+    heading_vi: str
+    heading_en: str
+    columns: list[Column]
+    rows: list[dict[str, Any]]
+    footer: dict[str, Any] | None = None
+
+
+@dataclass
+class Document:
+    title_vi: str
+    title_en: str
+    subtitle: str
+    tables: list[Table]
+    notes: list[str] = field(default_factory=list)
+
+
+def fmt(value: Any) -> str:
+    """Numbers with thousands separators as Vietnamese documents write them (1.234.567)."""
+    if isinstance(value, bool):
+        return "có / yes" if value else "không / no"
+    if isinstance(value, int):
+        return f"{value:,}".replace(",", ".")
+    if isinstance(value, float):
+        return f"{value:,.1f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    return "" if value is None else str(value)
+
+
+def render_table(doc: Document) -> str:
+    out = [doc.title_vi, doc.title_en, doc.subtitle, ""]
+    for table in doc.tables:
+        out += [f"{table.heading_vi} / {table.heading_en}", ""]
+        rows = [*table.rows, *([table.footer] if table.footer else [])]
+        header = [c.vi for c in table.columns]
+        header2 = [c.en for c in table.columns]
+        cells = [[fmt(r.get(c.key)) for c in table.columns] for r in rows]
+        widths = [max(len(h), len(h2), *(len(row[i]) for row in cells)) for i, (h, h2) in enumerate(zip(header, header2, strict=True))]
+
+        def line(values: list[str]) -> str:
+            return "  ".join(
+                v.rjust(w) if c.numeric else v.ljust(w) for v, w, c in zip(values, widths, table.columns, strict=True)
+            ).rstrip()
+
+        out += [line(header), line(header2), "  ".join("-" * w for w in widths)]
+        out += [line(row) for row in cells[: len(table.rows)]]
+        if table.footer:
+            out += ["  ".join("-" * w for w in widths), line(cells[-1])]
+        out.append("")
+    out += [f"* {n}" for n in doc.notes]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def render_csv(doc: Document) -> str:
+    """One CSV of the first table (spreadsheets take one table per file), English headers."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    for table in doc.tables[:1]:
+        writer.writerow([c.key for c in table.columns])
+        for row in [*table.rows, *([table.footer] if table.footer else [])]:
+            writer.writerow(["" if row.get(c.key) is None else row.get(c.key) for c in table.columns])
+    return buf.getvalue()
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(TEMPLATES) / "reports"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["fmt"] = fmt
+    return env
+
+
+def render_markdown(doc: Document) -> str:
+    return _environment().get_template("document.md.j2").render(doc=doc)
+
+
+def render_html(doc: Document) -> str:
+    return _environment().get_template("document.html.j2").render(doc=doc)
+
+
+RENDERERS = {
+    "table": render_table,
+    "csv": render_csv,
+    "md": render_markdown,
+    "html": render_html,
+}
