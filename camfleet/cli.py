@@ -63,7 +63,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         plans = recorder_plans(fleet)
         data, document = retention.as_json(fleet, plans), retention.as_document(fleet, plans)
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n" if args.format == "json" else RENDERERS[args.format](document)
+    text = (
+        json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        if args.format == "json"
+        else RENDERERS[args.format](document)
+    )
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"wrote {args.output}", file=sys.stderr)

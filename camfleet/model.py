@@ -194,9 +194,7 @@ class Consent(Strict):
 
     signed_on: dt.date | None = Field(default=None, description="Date the commitment was signed; null if not yet.")
     document: str | None = Field(default=None, description="Reference of the signed paper, e.g. 'CK-KP01-003'.")
-    footage_handover: bool = Field(
-        default=False, description="Owner agrees to hand over footage when the police ask."
-    )
+    footage_handover: bool = Field(default=False, description="Owner agrees to hand over footage when the police ask.")
     hosts_town_camera: bool = Field(
         default=False, description="Owner agrees to host a town camera: mounting, power and wifi."
     )
@@ -363,7 +361,9 @@ class Link(Strict):
     camera_share_mbps: float = Field(gt=0, le=10000, description="Upstream cap for the camera(s), Mbit/s.")
     router: Id = Field(description="The link router at the site.")
     camera_subnet: IPv4Network = Field(description="Subnet behind the router for the camera(s), routed via the tunnel.")
-    tunnel_address: IPv4Interface = Field(description="The router's WireGuard address toward the station, e.g. 10.77.0.11/24.")
+    tunnel_address: IPv4Interface = Field(
+        description="The router's WireGuard address toward the station, e.g. 10.77.0.11/24."
+    )
 
 
 class LinkRouter(Strict):

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from camfleet.drivers import KNOWN_DRIVERS
 from camfleet.inventory.fleet import Fleet
 from camfleet.inventory.problems import DocPath, Problem, Severity
 from camfleet.model import DEPLOYED, CameraKind, CameraStatus, Funding, RouterRole
@@ -52,24 +53,40 @@ def plaintext_secrets(file: Path, doc: Any, *, vars_file: bool) -> Iterator[Prob
         if isinstance(value, dict | list) or value in (None, ""):
             continue
         text = str(value)
-        if key is not None and looks_secret(key) and not _is_reference(text):
-            where = "group_vars/all/vault.yml (ansible-vault encrypt) and refer to it as '{{ vault_... }}'"
-            yield _problem(
-                (file, path),
-                ".".join(str(p) for p in path),
-                f"plaintext secret; move it into {where}"
-                + ("" if vars_file else " (inventory data never holds secrets)"),
-            )
+        if vars_file and key is not None and looks_secret(key) and not _is_reference(text):
+            where = "vault/secrets.yml (ansible-vault edit) and refer to it as '{{ vault_... }}'"
+            yield _problem((file, path), label_for(doc, path), f"plaintext secret; move it into {where}")
         elif path not in _PUBLIC_PHONE_PATHS and isinstance(value, str) and _PHONE.search(value):
             yield _problem(
                 (file, path),
-                ".".join(str(p) for p in path),
-                "looks like a phone number: personal data lives only in the ansible-vault file, keyed by the household id",
+                label_for(doc, path),
+                "looks like a phone number: personal data lives only in the ansible-vault file vault/contacts.yml, keyed by the household id",
             )
 
 
+def label_for(doc: Any, path: DocPath) -> str:
+    """How a problem names its field: the entry's id, then the path inside it (cam-01.location.lat)."""
+    head: list[str] = []
+    rest = path
+    if len(path) >= 2 and isinstance(path[1], int) and isinstance(doc, dict):
+        items = doc.get(path[0])
+        item = items[path[1]] if isinstance(items, list) and len(items) > path[1] else None
+        ident = item.get("id") or item.get("model") if isinstance(item, dict) else None
+        if isinstance(ident, str):
+            head, rest = [ident], path[2:]
+    return dotted(*head, *rest)
+
+
+def dotted(*parts: str | int) -> str:
+    """cam-01, privacy_masks, 0, x → cam-01.privacy_masks[0].x"""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
 def _is_reference(text: str) -> bool:
-    return "{{" in text and "}}" in text or text.startswith("!vault")
+    return ("{{" in text and "}}" in text) or text.startswith("!vault")
 
 
 def _walk(node: Any, path: DocPath) -> Iterator[tuple[DocPath, str | None, Any]]:
@@ -114,14 +131,22 @@ def unique_addresses(fleet: Fleet) -> Iterator[Problem]:
             key = str(address)
             if key in by_address:
                 field = ("network", "address") if section == "cameras" else ("address",)
-                yield _problem(origin.at(*field), item_id, f"address {key} is already used by {by_address[key]}; give each device its own")
+                yield _problem(
+                    origin.at(*field),
+                    dotted(item_id, *field),
+                    f"address {key} is already used by {by_address[key]}; give each device its own",
+                )
             else:
                 by_address[key] = item_id
         mac = (item.device.mac if item.device else None) if section == "cameras" else item.mac
         if mac is not None:
             if mac in by_mac:
                 field = ("device", "mac") if section == "cameras" else ("mac",)
-                yield _problem(origin.at(*field), item_id, f"MAC {mac} is already used by {by_mac[mac]}; check the label on the device")
+                yield _problem(
+                    origin.at(*field),
+                    dotted(item_id, *field),
+                    f"MAC {mac} is already used by {by_mac[mac]}; check the label on the device",
+                )
             else:
                 by_mac[mac] = item_id
 
@@ -143,7 +168,7 @@ def references(fleet: Fleet) -> Iterator[Problem]:
         shown = ", ".join(choices[:8]) + (", ..." if len(choices) > 8 else "")
         return _problem(
             fleet.origin(section, item_id).at(*field),
-            f"{item_id}.{'.'.join(str(f) for f in field)}",
+            dotted(item_id, *field),
             f"no {kind} '{ref}'; use one of: {shown}" if choices else f"no {kind} '{ref}'; define it first",
         )
 
@@ -154,18 +179,26 @@ def references(fleet: Fleet) -> Iterator[Problem]:
         if router.site is not None and router.site not in fleet.sites:
             yield missing("link_routers", router.id, ("site",), "site", router.site, fleet.sites)
         if router.role is RouterRole.site and router.site is None:
-            yield _problem(fleet.origin("link_routers", router.id).at("site"), f"{router.id}.site", "a site router needs its site; add 'site:'")
+            yield _problem(
+                fleet.origin("link_routers", router.id).at("site"),
+                f"{router.id}.site",
+                "a site router needs its site; add 'site:'",
+            )
     for link in fleet.links.values():
         if link.site not in fleet.sites:
             yield missing("links", link.id, ("site",), "site", link.site, fleet.sites)
         if link.household not in fleet.households:
             yield missing("links", link.id, ("household",), "household", link.household, fleet.households)
-        router = fleet.link_routers.get(link.router)
+        link_router = fleet.link_routers.get(link.router)
         site_routers = [r.id for r in fleet.link_routers.values() if r.role is RouterRole.site]
-        if router is None:
+        if link_router is None:
             yield missing("links", link.id, ("router",), "link router", link.router, site_routers)
-        elif router.role is not RouterRole.site:
-            yield _problem(fleet.origin("links", link.id).at("router"), f"{link.id}.router", f"'{link.router}' is the station's core router; a link needs its site router")
+        elif link_router.role is not RouterRole.site:
+            yield _problem(
+                fleet.origin("links", link.id).at("router"),
+                f"{link.id}.router",
+                f"'{link.router}' is the station's core router; a link needs its site router",
+            )
     for cam in fleet.cameras.values():
         if cam.site not in fleet.sites:
             yield missing("cameras", cam.id, ("site",), "site", cam.site, fleet.sites)
@@ -192,7 +225,7 @@ def camera_lifecycle(fleet: Fleet) -> Iterator[Problem]:
         deployed = cam.status in DEPLOYED
 
         def need(field: DocPath, what: str) -> Problem:
-            return _problem(origin.at(*field), f"{cam.id}.{'.'.join(str(f) for f in field)}", what)  # noqa: B023
+            return _problem(origin.at(*field), dotted(cam.id, *field), what)  # noqa: B023
 
         if cam.household is None:
             role = "host" if cam.kind is CameraKind.town else "owner"
@@ -201,13 +234,17 @@ def camera_lifecycle(fleet: Fleet) -> Iterator[Problem]:
         if cam.kind is CameraKind.town:
             if deployed:
                 if cam.device is None:
-                    yield need(("device",), f"an {cam.status} town camera needs its device (vendor, model, mac, serial)")
+                    yield need(
+                        ("device",), f"an {cam.status} town camera needs its device (vendor, model, mac, serial)"
+                    )
                 if cam.network.link is None:
                     yield need(("network", "link"), "a mounted town camera rides a household link; set network.link")
                 if cam.network.address is None:
                     yield need(("network", "address"), "a mounted town camera needs its address; set network.address")
                 if cam.recorder is None:
-                    yield need(("recorder",), "a mounted town camera is recorded at the station; set recorder: {id, channel}")
+                    yield need(
+                        ("recorder",), "a mounted town camera is recorded at the station; set recorder: {id, channel}"
+                    )
             if cam.stream is None and cam.status is not CameraStatus.retired:
                 yield need(("stream",), "a town camera needs stream profiles; set stream: {main, sub}")
             if cam.status is CameraStatus.commissioned and (cam.sign is None or cam.sign.installed_on is None):
@@ -219,15 +256,22 @@ def camera_lifecycle(fleet: Fleet) -> Iterator[Problem]:
                 )
             if cam.managed is False:
                 yield need(("managed",), "town cameras are always managed by camfleet; remove 'managed: false'")
-        elif hh is not None and cam.status is CameraStatus.commissioned and (
-            hh.consent.signed_on is None or not hh.consent.footage_handover
+        elif (
+            hh is not None
+            and cam.status is CameraStatus.commissioned
+            and (hh.consent.signed_on is None or not hh.consent.footage_handover)
         ):
             yield need(
                 ("household",),
                 f"household {hh.id} has no signed footage-handover commitment (consent.signed_on, consent.footage_handover); "
                 "a community camera is commissioned only after the cam kết is signed",
             )
-        if cam.is_managed and deployed and cam.device is not None and fleet.firmware_for(cam.device.vendor, cam.device.model) is None:
+        if (
+            cam.is_managed
+            and deployed
+            and cam.device is not None
+            and fleet.firmware_for(cam.device.vendor, cam.device.model) is None
+        ):
             yield _problem(
                 origin.at("device", "model"),
                 f"{cam.id}.device.model",
@@ -236,7 +280,9 @@ def camera_lifecycle(fleet: Fleet) -> Iterator[Problem]:
             )
         for index, mask in enumerate(cam.privacy_masks):
             if mask.x + mask.w > 1 or mask.y + mask.h > 1:
-                yield need(("privacy_masks", index), f"mask '{mask.name}' runs off the frame; keep x+w and y+h within 1")
+                yield need(
+                    ("privacy_masks", index), f"mask '{mask.name}' runs off the frame; keep x+w and y+h within 1"
+                )
 
 
 def coordinates(fleet: Fleet) -> Iterator[Problem]:
@@ -250,14 +296,17 @@ def coordinates(fleet: Fleet) -> Iterator[Problem]:
     for cam in fleet.cameras.values():
         loc = cam.location
         if not box.contains(loc.lat, loc.lon):
-            yield _problem(fleet.origin("cameras", cam.id).at("location", "lat"), f"{cam.id}.location", _outside(loc.lat, loc.lon, box))
+            yield _problem(
+                fleet.origin("cameras", cam.id).at("location", "lat"),
+                f"{cam.id}.location",
+                _outside(loc.lat, loc.lon, box),
+            )
 
 
 def _outside(lat: float, lon: float, box: Any) -> str:
-    hint = "; latitude and longitude look swapped" if box.contains(lon, lat) else ""
     return (
         f"({lat}, {lon}) is outside the town's bounding box "
-        f"[{box.south}..{box.north} N, {box.west}..{box.east} E]{hint}; check the survey coordinates"
+        f"[{box.south}..{box.north} N, {box.west}..{box.east} E]; check the survey coordinates"
     )
 
 
@@ -274,9 +323,17 @@ def recorder_channels(fleet: Fleet) -> Iterator[Problem]:
         where = fleet.origin("cameras", cam.id).at("recorder", "channel")
         slot = (rec.id, cam.recorder.channel)
         if cam.recorder.channel > rec.channels:
-            yield _problem(where, f"{cam.id}.recorder.channel", f"channel {cam.recorder.channel} is beyond {rec.id}'s {rec.channels} channels; {_free(fleet, rec.id)}")
+            yield _problem(
+                where,
+                f"{cam.id}.recorder.channel",
+                f"channel {cam.recorder.channel} is beyond {rec.id}'s {rec.channels} channels; {_free(fleet, rec.id)}",
+            )
         elif slot in used:
-            yield _problem(where, f"{cam.id}.recorder.channel", f"channel {cam.recorder.channel} of {rec.id} is already taken by {used[slot]}; {_free(fleet, rec.id)}")
+            yield _problem(
+                where,
+                f"{cam.id}.recorder.channel",
+                f"channel {cam.recorder.channel} of {rec.id} is already taken by {used[slot]}; {_free(fleet, rec.id)}",
+            )
         else:
             used[slot] = cam.id
     for rec in fleet.recorders.values():
@@ -284,9 +341,17 @@ def recorder_channels(fleet: Fleet) -> Iterator[Problem]:
         slots: set[int] = set()
         for index, disk in enumerate(rec.disks):
             if disk.slot > rec.disk_bays:
-                yield _problem(origin.at("disks", index, "slot"), f"{rec.id}.disks[{index}].slot", f"slot {disk.slot} is beyond the {rec.disk_bays} bays")
+                yield _problem(
+                    origin.at("disks", index, "slot"),
+                    f"{rec.id}.disks[{index}].slot",
+                    f"slot {disk.slot} is beyond the {rec.disk_bays} bays",
+                )
             if disk.slot in slots:
-                yield _problem(origin.at("disks", index, "slot"), f"{rec.id}.disks[{index}].slot", f"slot {disk.slot} holds two disks")
+                yield _problem(
+                    origin.at("disks", index, "slot"),
+                    f"{rec.id}.disks[{index}].slot",
+                    f"slot {disk.slot} holds two disks",
+                )
             slots.add(disk.slot)
 
 
@@ -327,10 +392,18 @@ def links(fleet: Fleet) -> Iterator[Problem]:
     for link in fleet.links.values():
         origin = fleet.origin("links", link.id)
         if link.camera_share_mbps > link.uplink_mbps:
-            yield _problem(origin.at("camera_share_mbps"), f"{link.id}.camera_share_mbps", f"{link.camera_share_mbps} Mbit/s is more than the household's {link.uplink_mbps} Mbit/s uplink")
+            yield _problem(
+                origin.at("camera_share_mbps"),
+                f"{link.id}.camera_share_mbps",
+                f"{link.camera_share_mbps} Mbit/s is more than the household's {link.uplink_mbps} Mbit/s uplink",
+            )
         router = fleet.link_routers.get(link.router)
-        if router is not None and router.site != link.site:
-            yield _problem(origin.at("router"), f"{link.id}.router", f"router {router.id} is in {router.site}, the link in {link.site}")
+        if router is not None and router.role is RouterRole.site and router.site != link.site:
+            yield _problem(
+                origin.at("router"),
+                f"{link.id}.router",
+                f"router {router.id} is in {router.site}, the link in {link.site}",
+            )
         needed = 0
         for cam in fleet.cameras_on_link(link.id):
             if cam.status is CameraStatus.retired:
@@ -383,7 +456,11 @@ def firmware_catalogue(fleet: Fleet) -> Iterator[Problem]:
     for key, entry in fleet.firmware.items():
         bad = {b.build for b in entry.known_bad}
         if entry.approved.build in bad:
-            yield _problem(fleet.origin("firmware", key).at("approved", "build"), f"{entry.model}.approved.build", "the approved build is also listed as known-bad")
+            yield _problem(
+                fleet.origin("firmware", key).at("approved", "build"),
+                f"{entry.model}.approved.build",
+                "the approved build is also listed as known-bad",
+            )
 
 
 def households_unused(fleet: Fleet) -> Iterator[Problem]:
@@ -403,7 +480,22 @@ def funding_by_kind(fleet: Fleet) -> Iterator[Problem]:
     """Town cameras are paid by the plan; an owner pays only for their own (community) camera."""
     for cam in fleet.cameras.values():
         if cam.kind is CameraKind.town and cam.cost.funding is Funding.owner:
-            yield _problem(fleet.origin("cameras", cam.id).at("cost", "funding"), f"{cam.id}.cost.funding", "a town camera is paid by site_fund, town_board or donation, not by its host")
+            yield _problem(
+                fleet.origin("cameras", cam.id).at("cost", "funding"),
+                f"{cam.id}.cost.funding",
+                "a town camera is paid by site_fund, town_board or donation, not by its host",
+            )
+
+
+def drivers(fleet: Fleet) -> Iterator[Problem]:
+    """A driver override names a driver camfleet has."""
+    for cam in fleet.cameras.values():
+        if cam.device is not None and cam.device.driver is not None and cam.device.driver not in KNOWN_DRIVERS:
+            yield _problem(
+                fleet.origin("cameras", cam.id).at("device", "driver"),
+                f"{cam.id}.device.driver",
+                f"no driver '{cam.device.driver}'; use one of: {', '.join(sorted(KNOWN_DRIVERS))}, or leave it out",
+            )
 
 
 ALL: tuple[Callable[[Fleet], Iterable[Problem]], ...] = (
@@ -419,4 +511,5 @@ ALL: tuple[Callable[[Fleet], Iterable[Problem]], ...] = (
     firmware_catalogue,
     households_unused,
     funding_by_kind,
+    drivers,
 )

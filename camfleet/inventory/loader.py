@@ -1,10 +1,11 @@
 """Load a town folder into a :class:`Fleet`, reporting every problem at once.
 
-    .venv/bin/camfleet validate inventory/ngoc-lac
+.venv/bin/camfleet validate inventory/ngoc-lac
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from camfleet.model import ID_PATTERN, MAC_PATTERN, SECTION_MODELS, SECTIONS, In
 
 #: Files in these folders are Ansible variables, not inventory data.
 VARS_FOLDERS = frozenset({"group_vars", "host_vars"})
+#: Encrypted files only: device secrets and personal data (names, phones), loaded by the jobs that need them.
+VAULT_FOLDER = "vault"
 #: Inventory plugin configuration files (``plugin: camfleet.fleet.town``).
 PLUGIN_CONFIG_SUFFIXES = (".camfleet.yml", ".camfleet.yaml")
 TOP_LEVEL_KEYS = tuple(InventoryFile.model_fields)
@@ -82,7 +85,7 @@ def inventory_files(folder: Path) -> list[Path]:
         rel = path.relative_to(folder)
         if path.suffix not in (".yml", ".yaml") or not path.is_file():
             continue
-        if any(part.startswith(".") for part in rel.parts) or VARS_FOLDERS & set(rel.parts[:-1]):
+        if any(part.startswith(".") for part in rel.parts) or (VARS_FOLDERS | {VAULT_FOLDER}) & set(rel.parts[:-1]):
             continue
         if path.name.endswith(PLUGIN_CONFIG_SUFFIXES):
             continue
@@ -117,6 +120,16 @@ def load(folder: Path | str) -> LoadResult:
             doc = _read(vf, draft)
             if doc is not None:
                 draft.extend(checks.plaintext_secrets(vf, doc, vars_file=True))
+    for vf in sorted((folder / VAULT_FOLDER).rglob("*.y*ml")):
+        if not is_vault_file(vf):
+            draft.problems.append(
+                Problem(
+                    vf,
+                    1,
+                    "(file)",
+                    f"not encrypted: run '.venv/bin/ansible-vault encrypt {vf.name}' before committing it",
+                )
+            )
 
     fleet = _assemble(folder, documents, draft)
     if fleet is None:
@@ -142,8 +155,7 @@ def _read(path: Path, draft: Draft) -> dict[str, Any] | None:
                 path,
                 1,
                 "(file)",
-                "an ansible-vault file among the inventory data; move it under group_vars/ "
-                "(e.g. group_vars/all/vault.yml)",
+                f"an ansible-vault file among the inventory data; move it into {VAULT_FOLDER}/",
             )
         )
         return None
@@ -179,16 +191,22 @@ def _assemble(folder: Path, documents: list[tuple[Path, dict[str, Any]]], draft:
                     continue
                 if town is not None:
                     first = town[1].file
-                    draft.add((file, ("town",)), "town", f"a second town section; the town is already set in {first.name}")
+                    draft.add(
+                        (file, ("town",)),
+                        "town",
+                        f"a second town section (the first is in {first.name}); one folder holds one town",
+                    )
                     continue
                 town = (parsed, Origin(file, ("town",)))  # type: ignore[assignment]
             elif key in SECTION_MODELS:
                 _collect(key, value, file, sections, origins, draft)
             else:
                 hint = _did_you_mean(str(key), TOP_LEVEL_KEYS)
-                draft.add((file, (str(key),)), str(key), f"unknown section{hint}; sections are: {', '.join(TOP_LEVEL_KEYS)}")
-    if town is None:
-        if not draft.has_errors:
+                draft.add(
+                    (file, (str(key),)), str(key), f"unknown section{hint}; sections are: {', '.join(TOP_LEVEL_KEYS)}"
+                )
+    if town is None or any(p.field == "town" for p in draft.problems):
+        if town is None and not draft.has_errors:
             draft.problems.append(
                 Problem(folder, None, "town", "no file has a 'town' section; add one (see inventory/ngoc-lac/town.yml)")
             )
@@ -252,7 +270,7 @@ def _validate(model: type[Strict], raw: Any, file: Path, path: DocPath, label: s
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             loc = tuple(err["loc"])
-            field_label = ".".join([label, *(str(p) if isinstance(p, str) else f"[{p}]" for p in loc)]).replace(".[", "[")
+            field_label = checks.dotted(label, *loc)
             draft.add((file, path + loc), field_label, explain(err, model, loc))
         return None
 
@@ -273,9 +291,9 @@ def explain(err: ErrorDetails, model: type[Strict], loc: tuple[Any, ...]) -> str
     if kind == "extra_forbidden":
         name = str(loc[-1]) if loc else "?"
         if checks.looks_secret(name):
-            return f"'{name}' looks like a secret: secrets live only in the ansible-vault file (group_vars/all/vault.yml)"
+            return f"'{name}' looks like a secret: secrets live only in the ansible-vault file vault/secrets.yml"
         if checks.looks_personal(name):
-            return f"'{name}' is personal data: names and phone numbers live only in the ansible-vault file, keyed by the household id"
+            return f"'{name}' is personal data: names and phone numbers live only in the ansible-vault file vault/contacts.yml, keyed by the household id"
         known = _fields_at(model, loc[:-1])
         return f"unknown field '{name}'{_did_you_mean(name, known)}; allowed here: {', '.join(known)}"
     if kind == "enum":
@@ -287,6 +305,12 @@ def explain(err: ErrorDetails, model: type[Strict], loc: tuple[Any, ...]) -> str
     if kind == "string_pattern_mismatch":
         pattern = err.get("ctx", {}).get("pattern", "")
         return f"'{got}' is malformed; {_PATTERN_HELP.get(pattern, f'it must match {pattern}')}"
+    if kind == "string_type" and isinstance(got, int | float | bool | dt.date):
+        read_as = "true/false" if isinstance(got, bool) else "date" if isinstance(got, dt.date) else "number"
+        return f"{got} was read as a {read_as}, not text; put it in quotes"
+    if loc and loc[-1] in ("lat", "lon") and kind in ("less_than_equal", "greater_than_equal"):
+        limit = 90 if loc[-1] == "lat" else 180
+        return f"must be between -{limit} and {limit} (got {got}); are latitude and longitude swapped?"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"must be a mapping of fields (got {type(got).__name__})"
     if kind == "list_type":
@@ -321,4 +345,3 @@ def _inner_model(annotation: Any) -> Any:
 def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
-

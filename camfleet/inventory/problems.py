@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
@@ -29,7 +30,7 @@ class Problem:
     field: str
     message: str
     severity: Severity = Severity.error
-    path: DocPath = field(default=(), compare=False, repr=False)
+    path: DocPath = dataclasses.field(default=(), compare=False, repr=False)
 
     def __str__(self) -> str:
         where = _display(self.file)

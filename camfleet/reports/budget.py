@@ -120,17 +120,33 @@ def budget_rows(fleet: Fleet) -> BudgetReport:
             )
         )
     for rec in fleet.recorders.values():
-        report.station.append(StationRow(rec.id, f"Đầu ghi / NVR {rec.vendor} {rec.model}", 1, rec.cost.amount_vnd, rec.cost.funding.value))
+        report.station.append(
+            StationRow(
+                rec.id, f"Đầu ghi / NVR {rec.vendor} {rec.model}", 1, rec.cost.amount_vnd, rec.cost.funding.value
+            )
+        )
         disks: Counter[tuple[str, float, int, str]] = Counter(
             (d.model, d.capacity_tb, d.cost.amount_vnd, d.cost.funding.value) for d in rec.disks
         )
         for (model, tb, unit, fund), count in disks.items():
-            report.station.append(StationRow(f"{rec.id}-disks", f"Ổ cứng / HDD {model} {tb:g} TB ({rec.id})", count, unit, fund))
+            report.station.append(
+                StationRow(f"{rec.id}-disks", f"Ổ cứng / HDD {model} {tb:g} TB ({rec.id})", count, unit, fund)
+            )
     for router in fleet.link_routers.values():
         if router.site is None:
-            report.station.append(StationRow(router.id, f"Router trung tâm / core router {router.model}", 1, _paid(router.cost.amount_vnd, router.cost.funding), router.cost.funding.value))
+            report.station.append(
+                StationRow(
+                    router.id,
+                    f"Router trung tâm / core router {router.model}",
+                    1,
+                    _paid(router.cost.amount_vnd, router.cost.funding),
+                    router.cost.funding.value,
+                )
+            )
     for item in fleet.equipment.values():
-        report.station.append(StationRow(item.id, item.item, item.quantity, _paid(item.unit_cost_vnd, item.funding), item.funding.value))
+        report.station.append(
+            StationRow(item.id, item.item, item.quantity, _paid(item.unit_cost_vnd, item.funding), item.funding.value)
+        )
     return report
 
 
@@ -157,7 +173,14 @@ def as_json(fleet: Fleet, report: BudgetReport) -> dict[str, Any]:
             for r in report.sites
         ],
         "station": [
-            {"item": r.item_id, "description": r.item, "quantity": r.quantity, "unit_vnd": r.unit_vnd, "amount_vnd": r.amount_vnd, "funding": r.funding}
+            {
+                "item": r.item_id,
+                "description": r.item,
+                "quantity": r.quantity,
+                "unit_vnd": r.unit_vnd,
+                "amount_vnd": r.amount_vnd,
+                "funding": r.funding,
+            }
             for r in report.station
         ],
         "sites_vnd": report.sites_vnd,
@@ -168,7 +191,7 @@ def as_json(fleet: Fleet, report: BudgetReport) -> dict[str, Any]:
 
 
 def as_document(fleet: Fleet, report: BudgetReport) -> Document:
-    statuses = "commissioned installed surveyed planned faulty retired".split()
+    statuses = ["commissioned", "installed", "surveyed", "planned", "faulty", "retired"]
     status_vi = {
         "commissioned": "đã nghiệm thu",
         "installed": "đã lắp",
@@ -223,7 +246,13 @@ def as_document(fleet: Fleet, report: BudgetReport) -> Document:
             Column("funding", "Nguồn", "Funding"),
         ],
         [
-            {"item": r.item, "quantity": r.quantity, "unit_vnd": r.unit_vnd, "amount_vnd": r.amount_vnd, "funding": FUNDING_VI[Funding(r.funding)]}
+            {
+                "item": r.item,
+                "quantity": r.quantity,
+                "unit_vnd": r.unit_vnd,
+                "amount_vnd": r.amount_vnd,
+                "funding": FUNDING_VI[Funding(r.funding)],
+            }
             for r in report.station
         ],
         {"item": "Cộng / Total", "amount_vnd": report.station_vnd},

@@ -8,6 +8,7 @@ here; each report gives its own machine-readable form.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,12 +68,12 @@ def render_table(doc: Document) -> str:
         header = [c.vi for c in table.columns]
         header2 = [c.en for c in table.columns]
         cells = [[fmt(r.get(c.key)) for c in table.columns] for r in rows]
-        widths = [max(len(h), len(h2), *(len(row[i]) for row in cells)) for i, (h, h2) in enumerate(zip(header, header2, strict=True))]
+        widths = [
+            max(len(h), len(h2), *(len(row[i]) for row in cells))
+            for i, (h, h2) in enumerate(zip(header, header2, strict=True))
+        ]
 
-        def line(values: list[str]) -> str:
-            return "  ".join(
-                v.rjust(w) if c.numeric else v.ljust(w) for v, w, c in zip(values, widths, table.columns, strict=True)
-            ).rstrip()
+        line = functools.partial(_aligned, widths=widths, columns=table.columns)
 
         out += [line(header), line(header2), "  ".join("-" * w for w in widths)]
         out += [line(row) for row in cells[: len(table.rows)]]
@@ -81,6 +82,12 @@ def render_table(doc: Document) -> str:
         out.append("")
     out += [f"* {n}" for n in doc.notes]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _aligned(values: list[str], widths: list[int], columns: list[Column]) -> str:
+    return "  ".join(
+        v.rjust(w) if c.numeric else v.ljust(w) for v, w, c in zip(values, widths, columns, strict=True)
+    ).rstrip()
 
 
 def render_csv(doc: Document) -> str:

@@ -1,6 +1,6 @@
 """Retention plan per recorder: channels, bitrate, usable capacity, days kept vs the target.
 
-    .venv/bin/camfleet report retention inventory/ngoc-lac
+.venv/bin/camfleet report retention inventory/ngoc-lac
 """
 
 from __future__ import annotations

@@ -1,0 +1,62 @@
+# camfleet — the two commands a newcomer runs: `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.camfleet-installed
+TOWN ?= inventory/ngoc-lac
+# Debian packages: ffmpeg/ffprobe (simulated video and stream checks), Prometheus + promtool.
+APT_PACKAGES := ffmpeg prometheus
+
+.PHONY: help setup apt demo test lint unit golden schema bench clean
+
+help:
+	@echo "make demo   install what is needed, then run the main job on the simulated town"
+	@echo "make test   lint + every test layer (unit, simulator, third-party, end-to-end)"
+	@echo "make setup  only build .venv and install Debian packages (idempotent)"
+	@echo "make golden regenerate the pinned ansible-inventory output after a deliberate change"
+	@echo "make bench  run the benchmarks (ratios measured side by side)"
+
+setup: apt $(STAMP)
+
+# The venv is rebuilt only when the project's dependencies change.
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[test]'
+	@touch $@
+
+apt:
+	@scripts/apt-install $(APT_PACKAGES)
+
+demo: setup
+	$(BIN)/camfleet validate $(TOWN)
+	$(BIN)/camfleet report budget $(TOWN)
+	$(BIN)/camfleet report retention $(TOWN)
+	$(BIN)/ansible-inventory --graph cameras | head -20
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/yamllint -s .
+	$(BIN)/ansible-lint
+
+unit: setup
+	$(BIN)/pytest -q tests/unit
+
+test: lint
+	$(BIN)/pytest -q
+
+golden: setup
+	$(BIN)/python tests/golden/regenerate.py
+
+schema: setup
+	$(BIN)/camfleet schema -o schema/inventory.schema.json
+
+bench: setup
+	$(BIN)/python bench/inventory.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,88 @@
+"""Faults a simulated device can be told to have, shared by every protocol server.
+
+The orchestrator owns one :class:`Faults` per device and hands it to each of
+that device's servers (HTTP API, RTSP, SSH); servers consult it on every
+connection and request, so a fault set or cleared at run time takes effect at
+once.
+
+    .venv/bin/camfleet sim fault cam-01-t01 frozen
+    .venv/bin/camfleet sim fault cam-01-t01 frozen --clear
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Fault(StrEnum):
+    """What can go wrong with a device, and how each server shows it."""
+
+    offline = "offline"  # every listener refuses connections; open ones are dropped
+    slow = "slow"  # every reply is delayed by params['delay_s'] (default 2 s)
+    hang = "hang"  # connections are accepted and never answered
+    malformed = "malformed"  # HTTP bodies are truncated / not valid XML or key=value
+    locked = "locked"  # the device is locked out after bad logins: every login fails
+    disk_failed = "disk_failed"  # NVR: a disk (params['slot'], default 1) reports an error
+    disk_full = "disk_full"  # NVR: no free space, overwrite off
+    flash_fail = "flash_fail"  # firmware upload fails; the device stays on its old build
+    flash_brick = "flash_brick"  # firmware upload bricks the device until power-cycled (fault cleared)
+    clock_drift = "clock_drift"  # device clock off by params['seconds'] (default 300)
+    frozen = "frozen"  # RTSP answers and PLAYs, but no video frames are sent
+    link_down = "link_down"  # a link router is down: it and every camera behind it are unreachable
+
+
+DEFAULTS: dict[Fault, dict[str, Any]] = {
+    Fault.slow: {"delay_s": 2.0},
+    Fault.disk_failed: {"slot": 1},
+    Fault.clock_drift: {"seconds": 300},
+}
+
+
+@dataclass
+class Faults:
+    """The faults active on one device (plus whether its upstream link router is down)."""
+
+    active: dict[Fault, dict[str, Any]] = field(default_factory=dict)
+    upstream_down: bool = False
+    bricked: bool = False
+
+    def set(self, fault: Fault, **params: Any) -> None:
+        self.active[fault] = {**DEFAULTS.get(fault, {}), **params}
+
+    def clear(self, fault: Fault | None = None) -> None:
+        """Clear one fault, or all of them (a power cycle also un-bricks)."""
+        if fault is None:
+            self.active.clear()
+            self.bricked = False
+            return
+        self.active.pop(fault, None)
+        if fault is Fault.flash_brick:
+            self.bricked = False
+
+    def has(self, fault: Fault) -> bool:
+        return fault in self.active
+
+    def param(self, fault: Fault, key: str) -> Any:
+        return self.active.get(fault, DEFAULTS.get(fault, {})).get(key, DEFAULTS.get(fault, {}).get(key))
+
+    @property
+    def unreachable(self) -> bool:
+        """Nothing answers: offline, bricked, or behind a link that is down."""
+        return self.has(Fault.offline) or self.has(Fault.link_down) or self.bricked or self.upstream_down
+
+    async def delay(self) -> None:
+        """Sleep as a slow device would before answering; never returns while hung."""
+        if self.has(Fault.hang):
+            await asyncio.Event().wait()
+        if self.has(Fault.slow):
+            await asyncio.sleep(float(self.param(Fault.slow, "delay_s")))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "active": {f.value: p for f, p in self.active.items()},
+            "upstream_down": self.upstream_down,
+            "bricked": self.bricked,
+        }
