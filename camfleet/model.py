@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,6 +28,13 @@ Id = Annotated[
     ),
 ]
 MAC_PATTERN = r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$"
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+IPV4_PATTERN = rf"^({_OCTET}\.){{3}}{_OCTET}$"
+IPV4_PREFIX_PATTERN = rf"^({_OCTET}\.){{3}}{_OCTET}/(3[0-2]|[12]?[0-9])$"
+# Addresses stay strings checked by pattern: Python's ipaddress parser costs more than the
+# rest of validation together on a district-sized inventory; checks convert where they compute.
+IPv4 = Annotated[str, Field(pattern=IPV4_PATTERN, json_schema_extra={"format": "ipv4"})]
+IPv4Prefix = Annotated[str, Field(pattern=IPV4_PREFIX_PATTERN)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Vnd = Annotated[int, Field(ge=0, description="Amount in Vietnamese dong (VND).")]
 
@@ -286,7 +292,7 @@ class Network(Strict):
     """How the station reaches a camera."""
 
     link: Id | None = Field(default=None, description="The household wifi link a town camera rides.")
-    address: IPv4Address | None = Field(default=None, description="Address the station reaches it at.")
+    address: IPv4 | None = Field(default=None, description="Address the station reaches it at.")
     http_port: Port = Field(default=80, description="HTTP API port.")
     rtsp_port: Port = Field(default=554, description="RTSP port.")
 
@@ -360,8 +366,8 @@ class Link(Strict):
     uplink_mbps: float = Field(gt=0, le=10000, description="The household's upstream bandwidth, Mbit/s.")
     camera_share_mbps: float = Field(gt=0, le=10000, description="Upstream cap for the camera(s), Mbit/s.")
     router: Id = Field(description="The link router at the site.")
-    camera_subnet: IPv4Network = Field(description="Subnet behind the router for the camera(s), routed via the tunnel.")
-    tunnel_address: IPv4Interface = Field(
+    camera_subnet: IPv4Prefix = Field(description="Subnet behind the router for the camera(s), routed via the tunnel.")
+    tunnel_address: IPv4Prefix = Field(
         description="The router's WireGuard address toward the station, e.g. 10.77.0.11/24."
     )
 
@@ -377,7 +383,7 @@ class LinkRouter(Strict):
     device_type: Literal["mikrotik_routeros", "linux"] = Field(
         description="netmiko device_type: mikrotik_routeros, or linux for OpenWrt."
     )
-    address: IPv4Address = Field(description="Management address (the tunnel address for site routers).")
+    address: IPv4 = Field(description="Management address (the tunnel address for site routers).")
     ssh_port: Port = Field(default=22, description="SSH port.")
     mac: str | None = Field(default=None, pattern=MAC_PATTERN, description="MAC, lower-case, colon-separated.")
     serial: str | None = Field(default=None, description="Serial number.")
@@ -408,7 +414,7 @@ class Recorder(Strict):
     id: Id
     vendor: Vendor = Field(description="Maker.")
     model: str = Field(description="Model as the device reports it.")
-    address: IPv4Address = Field(description="Address on the station LAN.")
+    address: IPv4 = Field(description="Address on the station LAN.")
     http_port: Port = Field(default=80, description="HTTP API port.")
     rtsp_port: Port = Field(default=554, description="RTSP port.")
     mac: str | None = Field(default=None, pattern=MAC_PATTERN, description="MAC, lower-case, colon-separated.")

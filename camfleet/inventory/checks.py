@@ -7,12 +7,15 @@ the line). One bad fixture per rule lives in ``tests/fixtures/invalid/``.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from camfleet.drivers import KNOWN_DRIVERS
+from camfleet.inventory import yamlfiles
 from camfleet.inventory.fleet import Fleet
 from camfleet.inventory.problems import DocPath, Problem, Severity
 from camfleet.model import DEPLOYED, CameraKind, CameraStatus, Funding, RouterRole
@@ -22,6 +25,7 @@ _SECRET_KEY = re.compile(r"(pass(word|wd|phrase)?|secret|private_?key|psk|token|
 _PERSONAL_KEY = re.compile(r"(^|_)(name|full_?name|owner_?name|phone|mobile|tel|telephone|cccd|cmnd|id_?card)$", re.I)
 # Vietnamese mobile and landline numbers, with or without +84 and separators.
 _PHONE = re.compile(r"(?<![\d.])(?:\+84|0)(?:[\s.-]?\d){8,10}(?![\d.])")
+yamlfiles.register_scan("phone", _PHONE)
 # The one phone number the inventory may carry in clear: the station's duty line on the signs.
 _PUBLIC_PHONE_PATHS = {("town", "station", "duty_phone")}
 
@@ -43,6 +47,13 @@ def looks_personal(key: str) -> bool:
 
 
 def plaintext_secrets(file: Path, doc: Any, *, vars_file: bool) -> Iterator[Problem]:
+    """Secrets (in variable files) and phone numbers (anywhere) written in clear outside the vault."""
+    if not vars_file and not yamlfiles.text_has(file, "phone"):
+        return  # the whole file has no phone-like text: skip walking every value
+    yield from _plaintext(file, doc, vars_file=vars_file)
+
+
+def _plaintext(file: Path, doc: Any, *, vars_file: bool) -> Iterator[Problem]:
     """Secrets and phone numbers written in clear outside the vault.
 
     In group_vars/host_vars a secret-looking variable may only point at the
@@ -184,13 +195,13 @@ def references(fleet: Fleet) -> Iterator[Problem]:
                 f"{router.id}.site",
                 "a site router needs its site; add 'site:'",
             )
+    site_routers = [r.id for r in fleet.link_routers.values() if r.role is RouterRole.site]
     for link in fleet.links.values():
         if link.site not in fleet.sites:
             yield missing("links", link.id, ("site",), "site", link.site, fleet.sites)
         if link.household not in fleet.households:
             yield missing("links", link.id, ("household",), "household", link.household, fleet.households)
         link_router = fleet.link_routers.get(link.router)
-        site_routers = [r.id for r in fleet.link_routers.values() if r.role is RouterRole.site]
         if link_router is None:
             yield missing("links", link.id, ("router",), "link router", link.router, site_routers)
         elif link_router.role is not RouterRole.site:
@@ -404,11 +415,21 @@ def links(fleet: Fleet) -> Iterator[Problem]:
                 f"{link.id}.router",
                 f"router {router.id} is in {router.site}, the link in {link.site}",
             )
+        base, prefix = link.camera_subnet.split("/")
+        mask = (0xFFFFFFFF << (32 - int(prefix))) & 0xFFFFFFFF
+        network = _ipv4(base) & mask
+        if network != _ipv4(base):
+            subnet = ipaddress.ip_network(link.camera_subnet, strict=False)
+            yield _problem(
+                origin.at("camera_subnet"),
+                f"{link.id}.camera_subnet",
+                f"{link.camera_subnet} has host bits set; write the subnet as {subnet}",
+            )
         needed = 0
         for cam in fleet.cameras_on_link(link.id):
             if cam.status is CameraStatus.retired:
                 continue
-            if cam.network.address is not None and cam.network.address not in link.camera_subnet:
+            if cam.network.address is not None and _ipv4(cam.network.address) & mask != network:
                 yield _problem(
                     fleet.origin("cameras", cam.id).at("network", "address"),
                     f"{cam.id}.network.address",
@@ -425,6 +446,11 @@ def links(fleet: Fleet) -> Iterator[Problem]:
                 f"its cameras' streams need {needed / 1000:.2f} Mbit/s, more than the {link.camera_share_mbps} Mbit/s share; "
                 "raise the share (within the uplink) or lower the profiles",
             )
+
+
+def _ipv4(address: str) -> int:
+    """Dotted quad (already pattern-checked) to int; socket's C parser, not ipaddress's Python one."""
+    return int.from_bytes(socket.inet_aton(address), "big")
 
 
 def budget(fleet: Fleet) -> Iterator[Problem]:

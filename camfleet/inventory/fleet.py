@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,16 +61,41 @@ class Fleet:
         return getattr(self, name)  # type: ignore[no-any-return]
 
     # ---------------------------------------------------------------- queries
+    # Indexes hold ids only, so an entry replaced later (the address overlay) is still
+    # found as its current object; they are built once, on first use.
+
+    @functools.cached_property
+    def _index(self) -> dict[str, dict[str, list[str]]]:
+        index: dict[str, dict[str, list[str]]] = {"site": {}, "link": {}, "recorder": {}, "router_site": {}}
+        for cam in self.cameras.values():
+            index["site"].setdefault(cam.site, []).append(cam.id)
+            if cam.network.link is not None:
+                index["link"].setdefault(cam.network.link, []).append(cam.id)
+            if cam.recorder is not None:
+                index["recorder"].setdefault(cam.recorder.id, []).append(cam.id)
+        for router in self.link_routers.values():
+            index["router_site"].setdefault(router.site or "", []).append(router.id)
+        index["router_links"] = {}
+        for link in self.links.values():
+            index["router_links"].setdefault(link.router, []).append(link.id)
+        return index
 
     def cameras_of_site(self, site_id: str) -> list[Camera]:
-        return [c for c in self.cameras.values() if c.site == site_id]
+        return [self.cameras[i] for i in self._index["site"].get(site_id, ())]
 
     def cameras_on_recorder(self, recorder_id: str) -> list[Camera]:
-        cams = [c for c in self.cameras.values() if c.recorder and c.recorder.id == recorder_id]
+        cams = [self.cameras[i] for i in self._index["recorder"].get(recorder_id, ())]
         return sorted(cams, key=lambda c: c.recorder.channel if c.recorder else 0)
 
     def cameras_on_link(self, link_id: str) -> list[Camera]:
-        return [c for c in self.cameras.values() if c.network.link == link_id]
+        return [self.cameras[i] for i in self._index["link"].get(link_id, ())]
+
+    def links_of_router(self, router_id: str) -> list[Link]:
+        return [self.links[i] for i in self._index["router_links"].get(router_id, ())]
+
+    def routers_of_site(self, site_id: str | None) -> list[LinkRouter]:
+        """Link routers at a site (None: the station's core routers)."""
+        return [self.link_routers[i] for i in self._index["router_site"].get(site_id or "", ())]
 
     def town_cameras(self) -> Iterator[Camera]:
         return (c for c in self.cameras.values() if c.kind is CameraKind.town)

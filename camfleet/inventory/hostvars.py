@@ -9,6 +9,7 @@ nothing personal: a household appears nowhere, not even by id.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ CONNECTION_VARS = {
 }
 
 
+@functools.lru_cache(maxsize=65536)
 def group_name(prefix: str, value: str) -> str:
     """A valid Ansible group name: kp-01 → site_kp_01."""
     return f"{prefix}_{re.sub(r'[^A-Za-z0-9_]', '_', value)}"
@@ -120,7 +122,7 @@ def _recorder(rec: Recorder) -> dict[str, Any]:
 def _router(fleet: Fleet, router: LinkRouter) -> dict[str, Any]:
     groups = ["link_routers", group_name("router_role", router.role.value)]
     groups.append(group_name("site", router.site) if router.site else "station")
-    links = sorted(link.id for link in fleet.links.values() if link.router == router.id)
+    links = sorted(link.id for link in fleet.links_of_router(router.id))
     cameras = sorted(c.id for link_id in links for c in fleet.cameras_on_link(link_id))
     return {
         "name": router.id,

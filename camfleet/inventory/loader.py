@@ -5,21 +5,33 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
 from camfleet.inventory import checks
 from camfleet.inventory.fleet import Fleet, Origin, firmware_key
 from camfleet.inventory.problems import DocPath, InventoryError, Problem, Severity
 from camfleet.inventory.yamlfiles import YamlSyntaxError, is_vault_file, locate, read_yaml
-from camfleet.model import ID_PATTERN, MAC_PATTERN, SECTION_MODELS, SECTIONS, InventoryFile, Strict, Town
+from camfleet.model import (
+    ID_PATTERN,
+    IPV4_PATTERN,
+    IPV4_PREFIX_PATTERN,
+    MAC_PATTERN,
+    SECTION_MODELS,
+    SECTIONS,
+    InventoryFile,
+    Strict,
+    Town,
+)
 
 #: Files in these folders are Ansible variables, not inventory data.
 VARS_FOLDERS = frozenset({"group_vars", "host_vars"})
@@ -103,9 +115,26 @@ def vars_files(folder: Path) -> list[Path]:
     )
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Loading allocates hundreds of thousands of objects and frees none: the cyclic garbage
+    collector would only re-scan them again and again (it doubles the time of a big town)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load(folder: Path | str) -> LoadResult:
     """Load and validate a town folder; raise :class:`InventoryError` listing every error."""
-    folder = Path(folder).resolve()
+    with _collector_paused():
+        return _load(Path(folder).resolve())
+
+
+def _load(folder: Path) -> LoadResult:
     draft = Draft()
     if not folder.is_dir():
         raise InventoryError([Problem(folder, None, "(folder)", "no such inventory folder")])
@@ -177,77 +206,121 @@ def _read(path: Path, draft: Draft) -> dict[str, Any] | None:
     return doc
 
 
+@dataclass
+class FileResult:
+    """What one file holds once validated; kept per parsed document, so a reload re-validates only changed files."""
+
+    town: Town | None = None
+    items: dict[str, list[tuple[int, Strict]]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+# id(document) → (document, result); the document is kept so its id is not reused.
+_validated: dict[int, tuple[Any, FileResult]] = {}
+
+
+def _file_result(file: Path, doc: dict[str, Any]) -> FileResult:
+    hit = _validated.get(id(doc))
+    if hit is not None and hit[0] is doc:
+        return hit[1]
+    draft = Draft()
+    result = FileResult()
+    draft.extend(checks.plaintext_secrets(file, doc, vars_file=False))
+    for key, value in doc.items():
+        if key == "town":
+            result.town = _validate(Town, value, file, ("town",), "town", draft)  # type: ignore[assignment]
+        elif key in SECTION_MODELS:
+            result.items[key] = _validate_section(key, value, file, draft)
+        else:
+            hint = _did_you_mean(str(key), TOP_LEVEL_KEYS)
+            draft.add(
+                (file, (str(key),)), str(key), f"unknown section{hint}; sections are: {', '.join(TOP_LEVEL_KEYS)}"
+            )
+    result.problems = draft.problems
+    _validated[id(doc)] = (doc, result)
+    return result
+
+
+def _validate_section(section: str, value: Any, file: Path, draft: Draft) -> list[tuple[int, Strict]]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        draft.add((file, (section,)), section, "must be a list of entries (each starting with '- ')")
+        return []
+    try:  # one call for the whole list: the common, valid case
+        return list(enumerate(_LIST_ADAPTERS[section].validate_python(value)))
+    except ValidationError:
+        pass
+    model = SECTION_MODELS[section]
+    out = []
+    for index, raw in enumerate(value):
+        parsed = _validate(model, raw, file, (section, index), _label(section, index, raw), draft)
+        if parsed is not None:
+            out.append((index, parsed))
+    return out
+
+
+_LIST_ADAPTERS: dict[str, TypeAdapter[list[Any]]] = {
+    name: TypeAdapter(list[model])
+    for name, model in SECTION_MODELS.items()  # type: ignore[valid-type]
+}
+
+
 def _assemble(folder: Path, documents: list[tuple[Path, dict[str, Any]]], draft: Draft) -> Fleet | None:
     town: tuple[Town, Origin] | None = None
     sections: dict[str, dict[str, Strict]] = {name: {} for name in SECTIONS}
     origins: dict[tuple[str, str], Origin] = {}
+    towns_clash = False
 
     for file, doc in documents:
-        draft.extend(checks.plaintext_secrets(file, doc, vars_file=False))
-        for key, value in doc.items():
-            if key == "town":
-                parsed = _validate(Town, value, file, ("town",), "town", draft)
-                if parsed is None:
-                    continue
-                if town is not None:
-                    first = town[1].file
-                    draft.add(
-                        (file, ("town",)),
-                        "town",
-                        f"a second town section (the first is in {first.name}); one folder holds one town",
-                    )
-                    continue
-                town = (parsed, Origin(file, ("town",)))  # type: ignore[assignment]
-            elif key in SECTION_MODELS:
-                _collect(key, value, file, sections, origins, draft)
-            else:
-                hint = _did_you_mean(str(key), TOP_LEVEL_KEYS)
+        result = _file_result(file, doc)
+        draft.extend(result.problems)
+        if result.town is not None:
+            if town is not None:
+                towns_clash = True
                 draft.add(
-                    (file, (str(key),)), str(key), f"unknown section{hint}; sections are: {', '.join(TOP_LEVEL_KEYS)}"
+                    (file, ("town",)),
+                    "town",
+                    f"a second town section (the first is in {town[1].file.name}); one folder holds one town",
                 )
-    if town is None or any(p.field == "town" for p in draft.problems):
+            else:
+                town = (result.town, Origin(file, ("town",)))
+        for section, items in result.items.items():
+            _collect(section, items, file, sections, origins, draft)
+    if town is None or towns_clash:
         if town is None and not draft.has_errors:
             draft.problems.append(
                 Problem(folder, None, "town", "no file has a 'town' section; add one (see inventory/ngoc-lac/town.yml)")
             )
         return None
     fleet = Fleet(folder=folder, town=town[0], town_origin=town[1], origins=origins)
-    for name, items in sections.items():
-        setattr(fleet, name, items)
+    for name, entries in sections.items():
+        setattr(fleet, name, entries)
     return fleet
 
 
 def _collect(
     section: str,
-    value: Any,
+    items: list[tuple[int, Strict]],
     file: Path,
     sections: dict[str, dict[str, Strict]],
     origins: dict[tuple[str, str], Origin],
     draft: Draft,
 ) -> None:
-    if value is None:
-        return
-    if not isinstance(value, list):
-        draft.add((file, (section,)), section, "must be a list of entries (each starting with '- ')")
-        return
-    model = SECTION_MODELS[section]
-    for index, raw in enumerate(value):
-        path: DocPath = (section, index)
-        parsed = _validate(model, raw, file, path, _label(section, index, raw), draft)
-        if parsed is None:
-            continue
+    known = sections[section]
+    for index, parsed in items:
         key = _key(section, parsed)
         seen = origins.get((section, key))
         if seen is not None:
             draft.add(
-                (file, (*path, "id" if section != "firmware" else "model")),
+                (file, (section, index, "id" if section != "firmware" else "model")),
                 key,
                 f"duplicate {section[:-1].replace('_', ' ')} '{key}'; first defined in "
                 f"{seen.file.name} ({section}[{seen.path[1]}]); give each a unique id",
             )
             continue
-        sections[section][key] = parsed
-        origins[(section, key)] = Origin(file, path)
+        known[key] = parsed
+        origins[(section, key)] = Origin(file, (section, index))
 
 
 def _key(section: str, item: Strict) -> str:
@@ -279,6 +352,8 @@ _PATTERN_HELP = {
     ID_PATTERN: "use lower-case letters, digits and '-' only, e.g. cam-kp01-03",
     MAC_PATTERN: "write it lower-case with colons, e.g. 44:19:b6:0a:1c:2e",
     r"^[0-9a-f]{64}$": "write the SHA-256 as 64 lower-case hex digits (sha256sum FILE)",
+    IPV4_PATTERN: "write an IPv4 address, e.g. 10.78.1.2",
+    IPV4_PREFIX_PATTERN: "write an IPv4 address with its prefix length, e.g. 10.78.1.0/29",
 }
 
 
@@ -315,8 +390,6 @@ def explain(err: ErrorDetails, model: type[Strict], loc: tuple[Any, ...]) -> str
         return f"must be a mapping of fields (got {type(got).__name__})"
     if kind == "list_type":
         return f"must be a list (got {type(got).__name__})"
-    if kind.startswith("ip_v4"):
-        return f"'{got}' is not a valid IPv4 {'network' if 'network' in kind else 'address'}"
     msg = err["msg"]
     return f"{msg[0].lower()}{msg[1:]} (got {got!r})" if not isinstance(got, dict | list) else msg
 

@@ -10,16 +10,18 @@ exporter work against the simulator unchanged.
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from ipaddress import IPv4Address
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
+from camfleet.inventory.checks import dotted
 from camfleet.inventory.fleet import Fleet
+from camfleet.inventory.loader import explain
 from camfleet.inventory.problems import InventoryError, Problem
 from camfleet.inventory.yamlfiles import YamlSyntaxError, read_yaml
-from camfleet.model import Port, Strict
+from camfleet.model import IPv4, Port, Strict
 
 ENV = "CAMFLEET_OVERLAY"
 
@@ -27,10 +29,18 @@ ENV = "CAMFLEET_OVERLAY"
 class DeviceAddress(Strict):
     """Where one device answers in the simulated town."""
 
-    address: IPv4Address = Field(description="Loopback address of the device.")
+    address: IPv4 = Field(description="Loopback address of the device.")
     http_port: Port | None = Field(default=None, description="HTTP API port.")
     rtsp_port: Port | None = Field(default=None, description="RTSP port.")
     ssh_port: Port | None = Field(default=None, description="SSH port (link routers).")
+
+    @field_validator("address")
+    @classmethod
+    def _loopback_only(cls, value: str) -> str:
+        # A simulated town must never send a packet off this machine.
+        if not ipaddress.ip_address(value).is_loopback:
+            raise ValueError(f"{value} is not a loopback address; the simulator only uses 127.0.0.0/8")
+        return value
 
 
 class Overlay(Strict):
@@ -56,9 +66,10 @@ def read_overlay(path: Path) -> Overlay:
     except YamlSyntaxError as exc:
         raise InventoryError([Problem(path, exc.line, "(overlay)", exc.message)]) from None
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise InventoryError([Problem(path, None, field or "(overlay)", first["msg"])]) from None
+        first = exc.errors(include_url=False)[0]
+        loc = tuple(first["loc"])
+        message = first["msg"] if first["type"] == "value_error" else explain(first, Overlay, loc)
+        raise InventoryError([Problem(path, None, dotted(*loc) or "(overlay)", message)]) from None
 
 
 def apply_overlay(fleet: Fleet, path: Path) -> None:

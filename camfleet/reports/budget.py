@@ -99,11 +99,10 @@ def budget_rows(fleet: Fleet) -> BudgetReport:
             cam_cost += paid
             funding[cam.cost.funding.value] += paid
         router_cost = 0
-        for router in fleet.link_routers.values():
-            if router.site == site.id:
-                paid = _paid(router.cost.amount_vnd, router.cost.funding)
-                router_cost += paid
-                funding[router.cost.funding.value] += paid
+        for router in fleet.routers_of_site(site.id):
+            paid = _paid(router.cost.amount_vnd, router.cost.funding)
+            router_cost += paid
+            funding[router.cost.funding.value] += paid
         report.sites.append(
             SiteRow(
                 site_id=site.id,
@@ -132,17 +131,16 @@ def budget_rows(fleet: Fleet) -> BudgetReport:
             report.station.append(
                 StationRow(f"{rec.id}-disks", f"Ổ cứng / HDD {model} {tb:g} TB ({rec.id})", count, unit, fund)
             )
-    for router in fleet.link_routers.values():
-        if router.site is None:
-            report.station.append(
-                StationRow(
-                    router.id,
-                    f"Router trung tâm / core router {router.model}",
-                    1,
-                    _paid(router.cost.amount_vnd, router.cost.funding),
-                    router.cost.funding.value,
-                )
+    for router in fleet.routers_of_site(None):
+        report.station.append(
+            StationRow(
+                router.id,
+                f"Router trung tâm / core router {router.model}",
+                1,
+                _paid(router.cost.amount_vnd, router.cost.funding),
+                router.cost.funding.value,
             )
+        )
     for item in fleet.equipment.values():
         report.station.append(
             StationRow(item.id, item.item, item.quantity, _paid(item.unit_cost_vnd, item.funding), item.funding.value)

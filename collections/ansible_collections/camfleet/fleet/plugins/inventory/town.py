@@ -33,7 +33,7 @@ options:
   town:
     description:
       - Path of the town folder, relative to this configuration file.
-    type: path
+    type: str
     default: .
   overlay:
     description:
@@ -88,7 +88,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 "camfleet is not importable by this Ansible's Python; run ansible from the project venv (.venv/bin/ansible-*)"
             )
         self._read_config_data(path)
-        town = os.path.normpath(os.path.join(os.path.dirname(path), self.get_option("town")))
+        here = os.path.dirname(os.path.abspath(path))
+        town = os.path.normpath(os.path.join(here, os.path.expanduser(self.get_option("town"))))
         hosts = self._hosts(town, path, cache)
         self._populate(hosts)
 

@@ -1,0 +1,26 @@
+"""Shared test settings: each test session gets its own parse cache, so no test reads a stale one."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TOWN = ROOT / "inventory" / "ngoc-lac"
+BIN = ROOT / ".venv" / "bin"
+
+os.environ.setdefault("CAMFLEET_CACHE_DIR", tempfile.mkdtemp(prefix="camfleet-test-cache-"))
+os.environ.pop("CAMFLEET_OVERLAY", None)
+
+
+@pytest.fixture
+def town_copy(tmp_path: Path) -> Path:
+    """A writable copy of the reference town."""
+    import shutil
+
+    dest = tmp_path / "ngoc-lac"
+    shutil.copytree(TOWN, dest)
+    return dest
