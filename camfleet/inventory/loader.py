@@ -261,8 +261,8 @@ def _validate_section(section: str, value: Any, file: Path, draft: Draft) -> lis
 
 
 _LIST_ADAPTERS: dict[str, TypeAdapter[list[Any]]] = {
-    name: TypeAdapter(list[model])
-    for name, model in SECTION_MODELS.items()  # type: ignore[valid-type]
+    name: TypeAdapter(list[model])  # type: ignore[valid-type]
+    for name, model in SECTION_MODELS.items()
 }
 
 
