@@ -10,7 +10,7 @@ TOWN ?= inventory/ngoc-lac
 # Debian packages: ffmpeg/ffprobe (simulated video and stream checks), Prometheus + promtool.
 APT_PACKAGES := ffmpeg prometheus
 
-.PHONY: help setup apt demo test lint unit golden schema bench clean
+.PHONY: help setup apt demo demo-down test lint unit golden schema bench clean
 
 help:
 	@echo "make demo   install what is needed, then run the main job on the simulated town"
@@ -18,6 +18,7 @@ help:
 	@echo "make setup  only build .venv and install Debian packages (idempotent)"
 	@echo "make golden regenerate the pinned ansible-inventory output after a deliberate change"
 	@echo "make bench  run the benchmarks (ratios measured side by side)"
+	@echo "make demo-down  stop the simulated town the demo left running"
 
 setup: apt $(STAMP)
 
@@ -30,11 +31,20 @@ $(STAMP): pyproject.toml requirements.lock
 apt:
 	@scripts/apt-install $(APT_PACKAGES)
 
+SIM_STATE ?= .state/sim
+
 demo: setup
 	$(BIN)/camfleet validate $(TOWN)
 	$(BIN)/camfleet report budget $(TOWN)
 	$(BIN)/camfleet report retention $(TOWN)
-	$(BIN)/ansible-inventory --graph cameras | head -20
+	@$(BIN)/camfleet sim status --state $(SIM_STATE) >/dev/null 2>&1 || \
+		$(BIN)/camfleet sim up $(TOWN) --state $(SIM_STATE) --detach
+	$(BIN)/camfleet sim status --state $(SIM_STATE)
+	@echo "The simulated town keeps running: CAMFLEET_OVERLAY=$(SIM_STATE)/overlay.yml points Ansible at it;"
+	@echo "'make demo-down' stops it."
+
+demo-down: setup
+	$(BIN)/camfleet sim down --state $(SIM_STATE)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -15,6 +15,7 @@ from pathlib import Path
 from camfleet import __version__
 from camfleet.inventory import InventoryError, Problem, load
 from camfleet.paths import SCHEMA
+from camfleet.sim.town import SimError
 
 
 def _print_problems(problems: list[Problem]) -> None:
@@ -113,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="write the inventory files' JSON Schema (for editors)")
     p.add_argument("-o", "--output", default=str(SCHEMA), help=f"file to write, or - for stdout (default {SCHEMA})")
     p.set_defaults(func=cmd_schema)
+
+    from camfleet.sim.commands import add_parser as add_sim
+
+    add_sim(sub)
     return parser
 
 
@@ -123,8 +128,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `camfleet ... | head`
+        sys.stderr.close()
+        return 0
     except OSError as exc:
         print(f"camfleet: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
+    except SimError as exc:
+        print(f"camfleet: {exc}", file=sys.stderr)
         return 1
 
 

@@ -1,0 +1,261 @@
+"""The whole simulated town through `camfleet sim`, checked with real clients (ffprobe, httpx, netmiko, Ansible).
+
+The town runs detached on 127.60-62.x.y (the demo uses 127.20-22), as a user would start it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from defusedxml import ElementTree
+from netmiko import ConnectHandler
+
+from camfleet.inventory import load
+from camfleet.inventory.overlay import apply_overlay
+from camfleet.inventory.vault import device_credentials
+from camfleet.model import CameraStatus
+from tests.conftest import BIN, ROOT, TOWN
+
+pytestmark = pytest.mark.slow
+
+
+def local(root: Any, name: str) -> list[str]:
+    """Texts of every element called ``name``, whatever its namespace (devices use several)."""
+    return [e.text or "" for e in root.iter() if e.tag.rsplit("}", 1)[-1] == name]
+
+
+def camfleet(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    out = subprocess.run([str(BIN / "camfleet"), *args], capture_output=True, text=True, timeout=240, cwd=ROOT)
+    if check:
+        assert out.returncode == 0, out.stderr
+    return out
+
+
+class Town:
+    def __init__(self, state: Path) -> None:
+        self.state = state
+        self.overlay = state / "overlay.yml"
+        self.fleet = load(TOWN).fleet
+        apply_overlay(self.fleet, self.overlay)
+        self.creds = device_credentials(TOWN)
+
+    def status(self) -> dict[str, Any]:
+        return json.loads(camfleet("sim", "status", "--state", str(self.state), "--format", "json").stdout)
+
+    def fault(self, device: str, fault: str, *extra: str) -> None:
+        camfleet("sim", "fault", device, fault, "--state", str(self.state), *extra)
+        time.sleep(0.7)  # servers look at their faults every 0.25-0.5 s
+
+    def address(self, device: str) -> str:
+        return str(yaml.safe_load(self.overlay.read_text())["devices"][device]["address"])
+
+    def http(self, device: str) -> httpx.Client:
+        cred = self.creds[device]
+        return httpx.Client(
+            base_url=f"http://{self.address(device)}",
+            auth=httpx.DigestAuth(cred["username"], cred["password"]),
+            timeout=5,
+        )
+
+    def rtsp_url(self, camera: str, sub: bool = False) -> str:
+        cam = self.fleet.cameras[camera]
+        assert cam.device is not None
+        cred = self.creds[camera]
+        base = f"rtsp://{cred['username']}:{cred['password']}@{self.address(camera)}:{cam.network.rtsp_port}"
+        if cam.device.vendor.value == "dahua":
+            return f"{base}/cam/realmonitor?channel=1&subtype={1 if sub else 0}"
+        return f"{base}/Streaming/Channels/{102 if sub else 101}"
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
+    state = tmp_path_factory.mktemp("sim")
+    camfleet("sim", "up", str(TOWN), "--state", str(state), "--net", "60", "--detach")
+    try:
+        yield Town(state)
+    finally:
+        camfleet("sim", "down", "--state", str(state), check=False)
+
+
+def ffprobe(url: str, frames: int = 0, timeout: float = 15) -> subprocess.CompletedProcess[str]:
+    args = ["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-timeout", "4000000", "-of", "json"]
+    if frames:
+        args += ["-select_streams", "v", "-show_entries", "frame=pict_type", "-read_intervals", f"%+#{frames}"]
+    else:
+        args += ["-show_streams"]
+    return subprocess.run([*args, url], capture_output=True, text=True, timeout=timeout)
+
+
+def first_camera(town: Town, vendor: str, status: CameraStatus = CameraStatus.commissioned) -> str:
+    return next(
+        c.id
+        for c in sorted(town.fleet.cameras.values(), key=lambda c: c.id)
+        if c.device and c.device.vendor.value == vendor and c.status is status and c.is_managed
+    )
+
+
+def test_status_lists_every_device_on_its_own_loopback_address(town: Town) -> None:
+    status = town.status()
+    roles = [d["role"] for d in status["devices"]]
+    simulated = [
+        c
+        for c in town.fleet.cameras.values()
+        if c.status in (CameraStatus.installed, CameraStatus.commissioned) and c.is_managed
+    ]
+    assert roles.count("camera") == len(simulated)
+    assert roles.count("recorder") == len(town.fleet.recorders)
+    assert roles.count("router") == len(town.fleet.link_routers)
+    addresses = [d["address"] for d in status["devices"]]
+    assert len(set(addresses)) == len(addresses)
+    assert all(re.fullmatch(r"127\.6[0-2]\.\d+\.\d+", a) for a in addresses)
+
+
+def test_overlay_is_honoured_by_ansible(town: Town) -> None:
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "CAMFLEET_OVERLAY": str(town.overlay)}
+    out = subprocess.run(
+        [str(BIN / "ansible-inventory"), "--host", "nvr-01"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["ansible_host"] == town.address("nvr-01")
+
+
+@pytest.mark.parametrize("vendor", ["hikvision", "dahua"])
+def test_ffprobe_reads_main_and_sub_stream_at_the_profile_size(town: Town, vendor: str) -> None:
+    camera = first_camera(town, vendor)
+    cam = town.fleet.cameras[camera]
+    assert cam.stream is not None and cam.stream.sub is not None
+    for sub, profile in ((False, cam.stream.main), (True, cam.stream.sub)):
+        out = ffprobe(town.rtsp_url(camera, sub))
+        assert out.returncode == 0, out.stderr
+        (stream,) = json.loads(out.stdout)["streams"]
+        spec = town.fleet.profiles[profile]
+        assert (stream["codec_name"], stream["width"], stream["height"]) == ("h264", spec.width, spec.height)
+
+
+def test_isapi_and_dahua_cgi_identity_match_the_inventory(town: Town) -> None:
+    hik = first_camera(town, "hikvision")
+    with town.http(hik) as client:
+        info = ElementTree.fromstring(client.get("/ISAPI/System/deviceInfo").content)
+    device = town.fleet.cameras[hik].device
+    assert device is not None
+    assert local(info, "serialNumber") == [device.serial]
+    assert local(info, "model") == [device.model]
+    dah = first_camera(town, "dahua")
+    with town.http(dah) as client:
+        reply = client.get("/cgi-bin/magicBox.cgi", params={"action": "getSystemInfo"})
+    assert reply.status_code == 200
+    assert f"deviceType={town.fleet.cameras[dah].device.model}" in reply.text  # type: ignore[union-attr]
+
+
+def test_installed_camera_is_factory_fresh(town: Town) -> None:
+    camera = next(c.id for c in town.fleet.town_cameras() if c.status is CameraStatus.installed)
+    reply = httpx.get(f"http://{town.address(camera)}/ISAPI/Security/activateStatus", timeout=5)
+    assert reply.status_code == 200 and "<Activated>false</Activated>" in reply.text.replace(" ", "")
+    assert camera not in town.creds  # provisioning generates its password
+
+
+def test_netmiko_drives_a_link_router(town: Town) -> None:
+    cred = town.creds["lr-02-01"]
+    conn = ConnectHandler(
+        device_type="mikrotik_routeros",
+        host=town.address("lr-02-01"),
+        port=22,
+        username=cred["username"],
+        password=cred["password"],
+        conn_timeout=10,
+    )
+    try:
+        assert "/ip firewall filter" in conn.send_command("/export")
+        conn.send_config_set(
+            ['/queue simple add name=camfleet-test target=10.78.5.0/29 max-limit=3M/3M comment="camfleet: test"']
+        )
+        assert "name=camfleet-test" in conn.send_command("/queue simple export")
+    finally:
+        conn.disconnect()
+
+
+def test_recorder_has_the_inventory_disks_and_weeks_of_footage(town: Town) -> None:
+    rec = town.fleet.recorders["nvr-01"]
+    with town.http("nvr-01") as client:
+        hdds = ElementTree.fromstring(client.get("/ISAPI/ContentMgmt/Storage/hdd").content)
+        body = (
+            "<CMSearchDescription><searchID>C0FFEE00-0000-0000-0000-000000000002</searchID>"
+            "<trackIDList><trackID>101</trackID></trackIDList><timeSpanList><timeSpan>"
+            "<startTime>2000-01-01T00:00:00Z</startTime><endTime>2100-01-01T00:00:00Z</endTime></timeSpan></timeSpanList>"
+            "<maxResults>1</maxResults><searchResultPostion>0</searchResultPostion>"
+            "<metadataList><metadataDescriptor>//recordType.meta.std-cgi.com</metadataDescriptor></metadataList></CMSearchDescription>"
+        )
+        found = ElementTree.fromstring(client.post("/ISAPI/ContentMgmt/search", content=body).content)
+    capacities = [int(c) for c in local(hdds, "capacity")]
+    assert len(capacities) == len(rec.disks)
+    assert capacities[0] == pytest.approx(rec.disks[0].capacity_bytes / 2**20, rel=0.01)  # MiB, as the device reports
+    oldest = dt.datetime.fromisoformat(local(found, "startTime")[0].replace("Z", "+00:00"))
+    age_days = (dt.datetime.now(dt.UTC) - oldest).total_seconds() / 86400
+    # Prefilled 60 days on disks that hold fewer at these bitrates: overwrite has moved the oldest
+    # recording to what the raw capacity holds at the recorded cameras' bitrates.
+    recorded = [c for c in town.fleet.cameras_on_recorder(rec.id) if c.status is CameraStatus.commissioned and c.stream]
+    per_day = sum(town.fleet.profiles[c.stream.main].bitrate_kbps for c in recorded if c.stream) * 125 * 86400
+    expected = sum(d.capacity_bytes for d in rec.disks) / per_day
+    assert expected < 60
+    assert age_days == pytest.approx(expected, rel=0.05)
+
+
+def test_faults_frozen_offline_and_link_down(town: Town) -> None:
+    camera = first_camera(town, "hikvision")
+    cam = town.fleet.cameras[camera]
+    assert cam.network.link is not None
+    router = town.fleet.links[cam.network.link].router
+    assert ffprobe(town.rtsp_url(camera, sub=True), frames=2).stdout.count("pict_type") == 2
+
+    town.fault(camera, "frozen")
+    frozen = ffprobe(town.rtsp_url(camera, sub=True), frames=2, timeout=30)
+    assert frozen.stdout.count("pict_type") == 0
+    town.fault(camera, "frozen", "--clear")
+    assert ffprobe(town.rtsp_url(camera, sub=True), frames=2).stdout.count("pict_type") == 2
+
+    for fault, device in (("offline", camera), ("link_down", router)):
+        town.fault(device, fault)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((town.address(camera), 80), timeout=2).close()
+        states = {d["id"]: d["reachable"] for d in town.status()["devices"]}
+        assert states[camera] is False
+        town.fault(device, fault, "--clear")
+        socket.create_connection((town.address(camera), 80), timeout=2).close()
+
+
+def test_bad_fault_requests_are_one_line_errors(town: Town) -> None:
+    out = camfleet("sim", "fault", "cam-99-t99", "frozen", "--state", str(town.state), check=False)
+    assert out.returncode == 1 and "no simulated device 'cam-99-t99'" in out.stderr and "Traceback" not in out.stderr
+    out = camfleet("sim", "fault", "nvr-01", "slow", "--param", "delay_s=soon", "--state", str(town.state), check=False)
+    assert out.returncode == 1 and "delay_s must be a float" in out.stderr
+
+
+def test_state_survives_a_restart(town: Town, tmp_path: Path) -> None:
+    camera = first_camera(town, "hikvision")
+    with town.http(camera) as client:
+        doc = client.get("/ISAPI/System/deviceInfo").text
+        renamed = re.sub(r"<deviceName>[^<]*</deviceName>", "<deviceName>renamed-by-test</deviceName>", doc)
+        assert client.put("/ISAPI/System/deviceInfo", content=renamed).status_code == 200
+    time.sleep(1.5)  # autosave
+    camfleet("sim", "down", "--state", str(town.state))
+    assert not (town.state / "control.json").exists()
+    camfleet("sim", "up", str(TOWN), "--state", str(town.state), "--net", "60", "--detach")
+    with town.http(camera) as client:
+        assert "<deviceName>renamed-by-test</deviceName>" in client.get("/ISAPI/System/deviceInfo").text
