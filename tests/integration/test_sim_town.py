@@ -259,3 +259,41 @@ def test_state_survives_a_restart(town: Town, tmp_path: Path) -> None:
     camfleet("sim", "up", str(TOWN), "--state", str(town.state), "--net", "60", "--detach")
     with town.http(camera) as client:
         assert "<deviceName>renamed-by-test</deviceName>" in client.get("/ISAPI/System/deviceInfo").text
+
+
+def test_more_faults_reach_the_protocols(town: Town) -> None:
+    camera = first_camera(town, "dahua")
+    town.fault(camera, "locked")
+    with town.http(camera) as client:
+        assert client.get("/cgi-bin/magicBox.cgi", params={"action": "getDeviceType"}).status_code == 401
+    town.fault(camera, "locked", "--clear")
+    with town.http(camera) as client:
+        assert client.get("/cgi-bin/magicBox.cgi", params={"action": "getDeviceType"}).status_code == 200
+
+    town.fault("nvr-02", "disk_failed", "--param", "slot=2")
+    with town.http("nvr-02") as client:
+        hdds = ElementTree.fromstring(client.get("/ISAPI/ContentMgmt/Storage/hdd").content)
+    assert local(hdds, "status")[:3] == ["ok", "error", "ok"]
+    town.fault("nvr-02", "disk_failed", "--clear")
+
+    hik = first_camera(town, "hikvision")
+    with town.http(hik) as client:
+        before = local(ElementTree.fromstring(client.get("/ISAPI/System/time").content), "localTime")[0]
+    town.fault(hik, "clock_drift", "--param", "seconds=3600")
+    with town.http(hik) as client:
+        after = local(ElementTree.fromstring(client.get("/ISAPI/System/time").content), "localTime")[0]
+    town.fault(hik, "clock_drift", "--clear")
+    skew = dt.datetime.fromisoformat(after) - dt.datetime.fromisoformat(before)
+    assert 3590 < skew.total_seconds() < 3700
+
+    town.fault(hik, "slow", "--param", "delay_s=1.0")
+    start = time.monotonic()
+    with town.http(hik) as client:
+        assert client.get("/ISAPI/System/deviceInfo").status_code == 200
+    assert time.monotonic() - start >= 1.0
+    town.fault(hik, "slow", "--clear")
+
+    town.fault(hik, "hang")
+    with pytest.raises(httpx.ReadTimeout), httpx.Client(timeout=1.0) as client:
+        client.get(f"http://{town.address(hik)}/ISAPI/System/deviceInfo")
+    town.fault(hik, "hang", "--clear")
