@@ -49,21 +49,26 @@ class _StrictLoader(SafeLoader):  # type: ignore[misc,valid-type]
     """Safe loader that refuses duplicate keys instead of keeping the last one."""
 
 
+def _check_new_key(mapping: dict[Any, Any], key: Any, key_node: yaml.Node) -> None:
+    """PyYAML keeps the last of two equal keys; an inventory must not silently lose the first."""
+    try:
+        duplicate = key in mapping
+    except TypeError:
+        raise yaml.constructor.ConstructorError(
+            None, None, "a mapping key must be a plain value", key_node.start_mark
+        ) from None
+    if duplicate:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"duplicate key {key!r}: each key may appear once per mapping", key_node.start_mark
+        )
+
+
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     loader.flatten_mapping(node)
     mapping: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
-        try:
-            duplicate = key in mapping
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, "a mapping key must be a plain value", key_node.start_mark
-            ) from None
-        if duplicate:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}: each key may appear once per mapping", key_node.start_mark
-            )
+        _check_new_key(mapping, key, key_node)
         mapping[key] = loader.construct_object(value_node, deep=True)
     return mapping
 
@@ -154,16 +159,7 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
         if key_node.tag == _MERGE:
             raise _Unusual
         key = _build(loader, key_node)
-        try:
-            duplicate = key in mapping
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, "a mapping key must be a plain value", key_node.start_mark
-            ) from None
-        if duplicate:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}: each key may appear once per mapping", key_node.start_mark
-            )
+        _check_new_key(mapping, key, key_node)
         mapping[key] = _build(loader, value_node)
     return mapping
 
