@@ -17,7 +17,6 @@ from typing import Any
 from camfleet.drivers import CAMERA_DRIVERS, RECORDER_DRIVERS
 from camfleet.inventory.fleet import Fleet
 from camfleet.inventory.loader import load
-from camfleet.inventory.overlay import apply_overlay, overlay_path
 from camfleet.model import Camera, CameraStatus, LinkRouter, Recorder
 
 #: Every host runs its modules on the control node with the playbook's own Python.
@@ -37,11 +36,7 @@ def fleet_hosts(
     folder: Path | str, *, overlay: Path | str | None = None, include_retired: bool = False
 ) -> list[dict[str, Any]]:
     """Load a town (plus the overlay, if any) and describe every host as name, groups and vars."""
-    fleet = load(folder).fleet
-    chosen = overlay_path(overlay)
-    if chosen is not None:
-        apply_overlay(fleet, chosen)
-    return hosts_of(fleet, include_retired=include_retired)
+    return hosts_of(load(folder, overlay=overlay).fleet, include_retired=include_retired)
 
 
 def hosts_of(fleet: Fleet, *, include_retired: bool = False) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ import gc
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
@@ -128,10 +128,20 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load(folder: Path | str) -> LoadResult:
-    """Load and validate a town folder; raise :class:`InventoryError` listing every error."""
+def load(folder: Path | str, *, overlay: Path | str | Literal[False] | None = None) -> LoadResult:
+    """Load and validate a town folder; raise :class:`InventoryError` listing every error.
+
+    ``overlay`` swaps in the simulator's loopback addresses after validation: a path, or by
+    default ``$CAMFLEET_OVERLAY`` when it is set; ``False`` never applies one.
+    """
+    from camfleet.inventory.overlay import apply_overlay, overlay_path
+
     with _collector_paused():
-        return _load(Path(folder).resolve())
+        result = _load(Path(folder).resolve())
+    chosen = overlay_path(overlay) if overlay is not False else None
+    if chosen is not None:
+        apply_overlay(result.fleet, chosen)
+    return result
 
 
 def _load(folder: Path) -> LoadResult:

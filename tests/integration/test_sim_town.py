@@ -297,3 +297,38 @@ def test_more_faults_reach_the_protocols(town: Town) -> None:
     with pytest.raises(httpx.ReadTimeout), httpx.Client(timeout=1.0) as client:
         client.get(f"http://{town.address(hik)}/ISAPI/System/deviceInfo")
     town.fault(hik, "hang", "--clear")
+
+
+def test_foreground_up_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    import signal
+
+    proc = subprocess.Popen(
+        [str(BIN / "camfleet"), "sim", "up", str(TOWN), "--state", str(tmp_path), "--net", "63", "--prefill-days", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "control.json").exists():
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "simulated ngoc-lac:" in out and "Traceback" not in err
+    assert not (tmp_path / "control.json").exists() and (tmp_path / "overlay.yml").exists()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.63.0.1", 80), timeout=2).close()
+
+
+def test_loader_applies_the_overlay_from_the_environment(town: Town, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMFLEET_OVERLAY", str(town.overlay))
+    fleet = load(TOWN).fleet
+    assert fleet.recorders["nvr-01"].address == town.address("nvr-01")
+    assert load(TOWN, overlay=False).fleet.recorders["nvr-01"].address.startswith("192.168.")
