@@ -143,6 +143,11 @@ class Station(Strict):
         pattern=r"^\+?[0-9 .]{6,20}$",
         description="The station's public duty phone, printed on every 'CAMERA AN NINH' sign.",
     )
+    wireguard_endpoint: str | None = Field(
+        default=None,
+        description="Public address or name the site link routers dial for the WireGuard tunnel to the station.",
+    )
+    wireguard_port: Port = Field(default=13231, description="UDP port of the station's WireGuard endpoint.")
 
 
 class Budget(Strict):

@@ -1,0 +1,109 @@
+"""Unit tests of the desired-config model, the diff, the driver map, error wording and the
+vendor parsers on recorded reply text: no sockets.
+
+    .venv/bin/pytest tests/drivers/test_driver_desired.py -q
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from camfleet.drivers import KNOWN_DRIVERS, driver_class
+from camfleet.drivers.dahua import DahuaCamera, _error_reason, _firmware, zone_index
+from camfleet.drivers.desired import (
+    DesiredConfig,
+    Mask,
+    ascii_text,
+    desired_camera_config,
+    diff,
+    label_offset,
+    utc_offset_label,
+)
+from camfleet.drivers.errors import DeviceError, LockedOut, MalformedReply
+from camfleet.drivers.hikvision import HikvisionCamera, posix_zone, zone_label
+from camfleet.inventory import load
+
+TOWN = Path(__file__).resolve().parents[2] / "inventory" / "ngoc-lac"
+
+
+@pytest.fixture(scope="module")
+def fleet():  # type: ignore[no-untyped-def]
+    return load(TOWN).fleet
+
+
+def test_desired_config_from_the_inventory(fleet) -> None:  # type: ignore[no-untyped-def]
+    cam = fleet.cameras["cam-05-t02"]  # landmark "Trước chợ Minh Khai", no masks
+    cfg = desired_camera_config(fleet, cam)
+    assert (cfg.device_name, cfg.osd_text, cfg.timezone) == ("cam-05-t02", "Truoc cho Minh Khai", "UTC+07:00")
+    assert cfg.ntp_servers == ("192.168.10.1", "vn.pool.ntp.org") and cfg.masks == ()
+    assert dataclasses.astuple(cfg.main) == ("h264", 1920, 1080, 12, 1536, "vbr", 24)
+    assert cfg.sub is not None and (cfg.sub.width, cfg.sub.height) == (640, 360)
+    assert not any(dataclasses.astuple(cfg.services))
+    masked = desired_camera_config(fleet, fleet.cameras["cam-05-t01"])
+    assert masked.masks == (Mask(0.05, 0.08, 0.2, 0.25),)
+    no_stream = cam.model_copy(update={"stream": None})
+    with pytest.raises(ValueError, match="cam-05-t02: no stream profiles"):
+        desired_camera_config(fleet, no_stream)
+
+
+def test_text_and_time_zone_mappings() -> None:
+    assert ascii_text("Đường Lê Lợi") == "Duong Le Loi"
+    assert ascii_text("Ngã tư   chợ  Ngọc Lặc, trước cổng trường THCS") == "Nga tu cho Ngoc Lac, truoc cong"
+    assert utc_offset_label("Asia/Ho_Chi_Minh") == "UTC+07:00" and utc_offset_label("America/Lima") == "UTC-05:00"
+    with pytest.raises(ValueError, match="daylight saving"):
+        utc_offset_label("Europe/Berlin")
+    assert label_offset("UTC+07:00") == 25200 and label_offset("UTC-03:30") == -12600 and label_offset("CST") is None
+    assert posix_zone(25200) == "CST-7:00:00" and zone_label("CST-7:00:00") == "UTC+07:00"
+    assert zone_label("CST+5:30:00") == "UTC-05:30" and zone_label("CET-1CEST,M3.5.0,M10.5.0/3").startswith("POSIX")
+    assert zone_index(25200) == 12 and zone_index(0) == 0
+    with pytest.raises(ValueError, match="UTC\\+07:15"):
+        zone_index(7 * 3600 + 900)
+
+
+def test_diff_lines_and_unmanaged_sub_stream(fleet) -> None:  # type: ignore[no-untyped-def]
+    wanted = desired_camera_config(fleet, fleet.cameras["cam-05-t01"])
+    have = dataclasses.replace(
+        wanted,
+        main=dataclasses.replace(wanted.main, fps=25),
+        masks=(Mask(0.0505, 0.0795, 0.2, 0.25),),  # the device's grid: equal within tolerance
+        sub=None,
+    )
+    d = diff(have, wanted)
+    assert d.changed == ("main", "sub")
+    assert d.lines[0] == "main.fps: 25 -> 12" and d.lines[1].startswith("sub: none -> {codec: 'h264'")
+    assert d.before["main"]["fps"] == 25 and d.after["main"]["fps"] == 12
+    assert diff(wanted, dataclasses.replace(wanted, sub=None)).changed == ()  # no sub profile: not managed
+    assert Mask(0.1, 0.1, 0.2, 0.2) != Mask(0.11, 0.1, 0.2, 0.2)
+    assert isinstance(wanted, DesiredConfig)
+
+
+def test_errors_are_one_line_with_what_the_device_said() -> None:
+    err = DeviceError("cam-01-t01", "PUT /ISAPI/System/time\nrefused", "Invalid XML Content,\n badParameters")
+    assert str(err) == "cam-01-t01: PUT /ISAPI/System/time refused (device said: Invalid XML Content, badParameters)"
+    assert str(LockedOut("nvr-01", "locked out")) == "nvr-01: locked out"
+    assert isinstance(MalformedReply("x", "y"), Exception)
+
+
+def test_driver_map_and_recorded_reply_parsers(fleet) -> None:  # type: ignore[no-untyped-def]
+    assert {driver_class(n).name for n in KNOWN_DRIVERS} == set(KNOWN_DRIVERS)
+    assert _firmware("2.800.0000016.0.R,build:2020-06-05")[0] == "V2.800.0000016.0.R.200605"
+    assert _firmware("2.800.0000016.0.R") == ("V2.800.0000016.0.R", None)
+    assert _error_reason("Error\r\nBad Request!\r\n") == "Bad Request!" and _error_reason("OK\r\n") is None
+    assert _error_reason("Error: No Events\r\n") == "No Events"
+    with DahuaCamera("c", "127.0.0.1", 80, "admin", "x") as d:
+        assert d.kv("table.NTP.Enable=true\r\ntable.NTP.Address=10.0.0.1\r\n", "t") == {
+            "table.NTP.Enable": "true",
+            "table.NTP.Address": "10.0.0.1",
+        }
+        with pytest.raises(MalformedReply, match="c: reply to t is not key=value text"):
+            d.kv("table.NTP.Enable=true\r\ntable.NT", "t")
+    cam = fleet.cameras["cam-05-t01"]
+    with HikvisionCamera.from_inventory(cam, "admin", "secret") as d:
+        assert (d.device_id, d.host, d.port) == ("cam-05-t01", cam.network.address, 80)
+    with pytest.raises(ValueError, match=r"no network\.address"):
+        HikvisionCamera.from_inventory(
+            cam.model_copy(update={"network": cam.network.model_copy(update={"address": None})}), "a", "b"
+        )
