@@ -18,15 +18,13 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from defusedxml import ElementTree
 from netmiko import ConnectHandler
 
 from camfleet.inventory import load
-from camfleet.inventory.overlay import apply_overlay
-from camfleet.inventory.vault import device_credentials
 from camfleet.model import CameraStatus
 from tests.conftest import BIN, ROOT, TOWN
+from tests.integration.simtown import Town, camfleet, running_town
 
 pytestmark = pytest.mark.slow
 
@@ -36,57 +34,10 @@ def local(root: Any, name: str) -> list[str]:
     return [e.text or "" for e in root.iter() if e.tag.rsplit("}", 1)[-1] == name]
 
 
-def camfleet(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run([str(BIN / "camfleet"), *args], capture_output=True, text=True, timeout=240, cwd=ROOT)
-    if check:
-        assert out.returncode == 0, out.stderr
-    return out
-
-
-class Town:
-    def __init__(self, state: Path) -> None:
-        self.state = state
-        self.overlay = state / "overlay.yml"
-        self.fleet = load(TOWN).fleet
-        apply_overlay(self.fleet, self.overlay)
-        self.creds = device_credentials(TOWN)
-
-    def status(self) -> dict[str, Any]:
-        return json.loads(camfleet("sim", "status", "--state", str(self.state), "--format", "json").stdout)
-
-    def fault(self, device: str, fault: str, *extra: str) -> None:
-        camfleet("sim", "fault", device, fault, "--state", str(self.state), *extra)
-        time.sleep(0.7)  # servers look at their faults every 0.25-0.5 s
-
-    def address(self, device: str) -> str:
-        return str(yaml.safe_load(self.overlay.read_text())["devices"][device]["address"])
-
-    def http(self, device: str) -> httpx.Client:
-        cred = self.creds[device]
-        return httpx.Client(
-            base_url=f"http://{self.address(device)}",
-            auth=httpx.DigestAuth(cred["username"], cred["password"]),
-            timeout=5,
-        )
-
-    def rtsp_url(self, camera: str, sub: bool = False) -> str:
-        cam = self.fleet.cameras[camera]
-        assert cam.device is not None
-        cred = self.creds[camera]
-        base = f"rtsp://{cred['username']}:{cred['password']}@{self.address(camera)}:{cam.network.rtsp_port}"
-        if cam.device.vendor.value == "dahua":
-            return f"{base}/cam/realmonitor?channel=1&subtype={1 if sub else 0}"
-        return f"{base}/Streaming/Channels/{102 if sub else 101}"
-
-
 @pytest.fixture(scope="module")
 def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
-    state = tmp_path_factory.mktemp("sim")
-    camfleet("sim", "up", str(TOWN), "--state", str(state), "--net", "60", "--detach")
-    try:
-        yield Town(state)
-    finally:
-        camfleet("sim", "down", "--state", str(state), check=False)
+    with running_town(tmp_path_factory.mktemp("sim"), 60) as running:
+        yield running
 
 
 def ffprobe(url: str, frames: int = 0, timeout: float = 15) -> subprocess.CompletedProcess[str]:

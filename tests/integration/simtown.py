@@ -1,0 +1,100 @@
+"""A simulated town for integration tests: started with the real `camfleet sim up --detach`, stopped after."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from camfleet.inventory import load
+from camfleet.inventory.overlay import apply_overlay
+from camfleet.inventory.vault import device_credentials
+from tests.conftest import BIN, ROOT, TOWN
+
+
+def camfleet(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    out = subprocess.run([str(BIN / "camfleet"), *args], capture_output=True, text=True, timeout=240, cwd=ROOT)
+    if check:
+        assert out.returncode == 0, out.stderr
+    return out
+
+
+class Town:
+    def __init__(self, state: Path) -> None:
+        self.state = state
+        self.overlay = state / "overlay.yml"
+        self.fleet = load(TOWN).fleet
+        apply_overlay(self.fleet, self.overlay)
+        self.creds = device_credentials(TOWN)
+
+    def status(self) -> dict[str, Any]:
+        return json.loads(camfleet("sim", "status", "--state", str(self.state), "--format", "json").stdout)
+
+    def fault(self, device: str, fault: str, *extra: str) -> None:
+        camfleet("sim", "fault", device, fault, "--state", str(self.state), *extra)
+        time.sleep(0.7)  # servers look at their faults every 0.25-0.5 s
+
+    def address(self, device: str) -> str:
+        return str(yaml.safe_load(self.overlay.read_text())["devices"][device]["address"])
+
+    def http(self, device: str) -> httpx.Client:
+        cred = self.creds[device]
+        return httpx.Client(
+            base_url=f"http://{self.address(device)}",
+            auth=httpx.DigestAuth(cred["username"], cred["password"]),
+            timeout=5,
+        )
+
+    def rtsp_url(self, camera: str, sub: bool = False) -> str:
+        cam = self.fleet.cameras[camera]
+        assert cam.device is not None
+        cred = self.creds[camera]
+        base = f"rtsp://{cred['username']}:{cred['password']}@{self.address(camera)}:{cam.network.rtsp_port}"
+        if cam.device.vendor.value == "dahua":
+            return f"{base}/cam/realmonitor?channel=1&subtype={1 if sub else 0}"
+        return f"{base}/Streaming/Channels/{102 if sub else 101}"
+
+
+@contextmanager
+def running_town(state: Path, net: int, *extra: str) -> Iterator[Town]:
+    """`camfleet sim up` on 127.<net>-<net+2>.x.y for the length of the block."""
+    camfleet("sim", "up", str(TOWN), "--state", str(state), "--net", str(net), "--detach", *extra)
+    try:
+        yield Town(state)
+    finally:
+        camfleet("sim", "down", "--state", str(state), check=False)
+
+
+def ansible_env(town: Town) -> dict[str, str]:
+    import os
+
+    return {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "CAMFLEET_OVERLAY": str(town.overlay)}
+
+
+def playbook(town: Town, name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a real playbook against the simulated town; returns the finished process."""
+    return subprocess.run(
+        [str(BIN / "ansible-playbook"), f"playbooks/{name}", *args],
+        cwd=ROOT,
+        env=ansible_env(town),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    """PLAY RECAP as {host: {ok, changed, unreachable, failed, ...}}."""
+    hosts = {}
+    for line in output.split("PLAY RECAP", 1)[-1].splitlines():
+        parts = line.split(":", 1)
+        if len(parts) == 2 and "=" in parts[1]:
+            hosts[parts[0].strip()] = {k: int(v) for k, v in (kv.split("=") for kv in parts[1].split())}
+    return hosts
