@@ -71,7 +71,9 @@ def test_apply_then_nothing_to_do_then_audit_finds_a_hand_made_change(town: Town
     assert audit.returncode == 0
     drifted = {h for h, r in recap(audit.stdout).items() if r["changed"]}
     assert drifted == {"lr-03-01"}
-    assert re.search(r"max-limit=50M/50M", audit.stdout) and "private-key=" not in audit.stdout.replace("private-key=<secret>", "")
+    assert re.search(r"max-limit=50M/50M", audit.stdout) and "private-key=" not in audit.stdout.replace(
+        "private-key=<secret>", ""
+    )
     assert "50M/50M" in export(town, "lr-03-01")  # check mode repaired nothing
 
     repair = playbook(town, "links.yml", "-l", "lr-03-01")
