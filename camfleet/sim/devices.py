@@ -317,10 +317,15 @@ class DeviceState:
 
     def config_blob(self) -> bytes:
         """Opaque config export (``/ISAPI/System/configurationData``): magic line + zlib JSON."""
-        data = self.to_dict()
-        for volatile in ("upgrade", "rebooting_until"):
-            data.pop(volatile, None)
+        data = self._settings()
         return CONFIG_MAGIC + zlib.compress(json.dumps(data, sort_keys=True).encode())
+
+    def _settings(self) -> dict[str, Any]:
+        """What a configuration export holds: settings, not live state (a backup taken twice is the same)."""
+        data = self.to_dict()
+        for volatile in ("upgrade", "rebooting_until", "login_lock"):
+            data.pop(volatile, None)
+        return data
 
     def restore_config(self, blob: bytes) -> bool:
         """Load a blob made by :meth:`config_blob` of the same model; False if it is not one."""
@@ -523,6 +528,16 @@ class NvrState(DeviceState):
         for d in state.disks:
             d.status, d.formatted, d.free_bytes = "ok", True, d.capacity_bytes
         return state
+
+    def _settings(self) -> dict[str, Any]:
+        data = super()._settings()
+        for volatile in ("recordings", "fault_disk_full", "fault_failed_slot"):
+            data.pop(volatile, None)
+        data["disks"] = [{k: v for k, v in d.items() if k not in ("free_bytes", "status")} for d in data["disks"]]
+        for channel in data["channels"].values():
+            channel.pop("online", None)
+            channel.pop("recording", None)
+        return data
 
     def add_channel(self, channel: ProxyChannel, number: int | None = None, *, schedule: str = "continuous") -> int:
         """Add a camera channel (the first free number if none given); it records 24/7 by default."""

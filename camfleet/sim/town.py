@@ -38,6 +38,7 @@ import yaml
 from aiohttp import web
 
 from camfleet.drivers import CAMERA_DRIVERS
+from camfleet.drivers.desired import osd_text_for
 from camfleet.inventory.fleet import Fleet
 from camfleet.model import DEPLOYED, Camera, CameraStatus, LinkRouter, Recorder, RouterRole, StreamProfile
 from camfleet.sim import dahua, hikvision
@@ -261,7 +262,7 @@ class SimTown:
             name=cam.id,
             ntp_server=self.fleet.town.ntp_servers[0],
             streams=streams,
-            osd_text=cam.id,
+            osd_text=osd_text_for(cam),
             masks=[MaskRect(m.x, m.y, m.w, m.h) for m in cam.privacy_masks],
         )
         if cam.recorder is not None:

@@ -42,6 +42,40 @@ def load_town(module: Any, town: str) -> Fleet:
     raise AssertionError("unreachable")  # fail_json exits
 
 
+#: Connection options every device module takes (the device's address comes from hostvars, so the
+#: simulator's overlay reaches the modules through the inventory plugin).
+DEVICE_ARGS: dict[str, dict[str, Any]] = {
+    "town": {"type": "path", "required": True},
+    "device": {"type": "str", "required": True},
+    "host": {"type": "str", "required": True},
+    "port": {"type": "int"},
+    "username": {"type": "str", "required": True},
+    "password": {"type": "str", "required": True, "no_log": True},
+    "timeout": {"type": "float", "default": 10.0},
+}
+
+
+def device_entry(module: Any, fleet: Fleet, device: str) -> Any:
+    """The camera or recorder ``device`` of the inventory, or a clean failure."""
+    entry = fleet.cameras.get(device) or fleet.recorders.get(device)
+    if entry is None:
+        module.fail_json(msg=f"{device}: no camera or recorder with this id in the inventory")
+    return entry
+
+
+def connect(module: Any, entry: Any) -> Any:
+    """The entry's driver, connected to the task's host and port."""
+    from camfleet.drivers import driver_for
+
+    p = module.params
+    try:
+        cls = driver_for(entry)
+    except ValueError as err:
+        module.fail_json(msg=f"{entry.id}: {err}")
+    port = p["port"] or (entry.network.http_port if hasattr(entry, "network") else entry.http_port)
+    return cls(entry.id, p["host"], port, p["username"], p["password"], timeout=p["timeout"])
+
+
 def fail_device(module: Any, err: DriverError, **facts: Any) -> None:
     """A device failure as Ansible shows it: one line naming the device and what it said."""
     module.fail_json(msg=str(err), error=type(err).__name__, device_said=err.device_said, **facts)

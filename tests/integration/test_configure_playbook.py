@@ -1,0 +1,106 @@
+"""playbooks/configure.yml (the drift audit) and playbooks/backup.yml through ansible-playbook on the simulated town."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from camfleet.model import CameraStatus
+from tests.integration.simtown import Town, playbook, recap, running_town
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
+    with running_town(tmp_path_factory.mktemp("sim"), 66, "--prefill-days", "0") as running:
+        yield running
+
+
+def commissioned(town: Town, vendor: str) -> list[str]:
+    return sorted(
+        c.id
+        for c in town.fleet.cameras.values()
+        if c.status is CameraStatus.commissioned and c.is_managed and c.device and c.device.vendor.value == vendor
+    )
+
+
+def hik_fps(town: Town, camera: str) -> str:
+    with town.http(camera) as client:
+        doc = client.get("/ISAPI/Streaming/channels/101").text
+    return re.search(r"<maxFrameRate>(\d+)</maxFrameRate>", doc).group(1)  # type: ignore[union-attr]
+
+
+def test_audit_finds_hand_made_changes_and_apply_repairs_them(town: Town) -> None:
+    hik, dah = commissioned(town, "hikvision")[0], commissioned(town, "dahua")[0]
+    with town.http(hik) as client:  # a technician raises the main stream to 25 fps in the web UI
+        doc = client.get("/ISAPI/Streaming/channels/101").text
+        assert (
+            client.put(
+                "/ISAPI/Streaming/channels/101",
+                content=re.sub(r"<maxFrameRate>\d+</maxFrameRate>", "<maxFrameRate>2500</maxFrameRate>", doc),
+            ).status_code
+            == 200
+        )
+    with town.http(dah) as client:  # ... and switches the P2P cloud back on
+        reply = client.get("/cgi-bin/configManager.cgi", params={"action": "setConfig", "T2UServer.Enable": "true"})
+        assert reply.status_code == 200 and "OK" in reply.text
+    changed_fps = hik_fps(town, hik)
+
+    audit = playbook(town, "configure.yml", "--check", "--diff")
+    assert audit.returncode == 0
+    drifted = {h for h, r in recap(audit.stdout).items() if r["changed"]}
+    assert drifted == {hik, dah}  # a town started as the inventory says has no other drift
+    assert re.search(r"2 of \d+ cameras differ from the inventory \(check mode: nothing written\)", audit.stdout)
+    assert re.search(rf"{hik}: .*main\.fps: 25 -> \d+", audit.stdout)
+    assert re.search(rf"{dah}: .*services\.p2p: true -> false", audit.stdout)
+    assert hik_fps(town, hik) == changed_fps  # the audit wrote nothing
+
+    apply = playbook(town, "configure.yml")
+    assert {h for h, r in recap(apply.stdout).items() if r["changed"]} == {hik, dah}
+    again = playbook(town, "configure.yml")
+    assert all(r["changed"] == 0 for r in recap(again.stdout).values())
+
+
+def test_a_failing_camera_fails_alone_with_one_line(town: Town) -> None:
+    cams = commissioned(town, "hikvision")
+    offline, locked, malformed = cams[1], cams[2], cams[3]
+    for cam, fault in ((offline, "offline"), (locked, "locked"), (malformed, "malformed")):
+        town.fault(cam, fault)
+    try:
+        run = playbook(town, "configure.yml")
+    finally:
+        for cam, fault in ((offline, "offline"), (locked, "locked"), (malformed, "malformed")):
+            town.fault(cam, fault, "--clear")
+    hosts = recap(run.stdout)
+    assert {h for h, r in hosts.items() if r["failed"]} == {offline, locked, malformed}
+    assert sum(1 for r in hosts.values() if r["failed"] == 0) >= 20
+    failures = {
+        cam: run.stdout.split(f"fatal: [{cam}]", 1)[1].split("\n\n", 1)[0] for cam in (offline, locked, malformed)
+    }
+    assert f"{offline}:" in failures[offline] and "Unreachable" in failures[offline]
+    assert "AuthError" in failures[locked] or "LockedOut" in failures[locked]
+    assert "MalformedReply" in failures[malformed]
+    assert "Traceback" not in run.stdout
+
+
+def test_backup_saves_every_device_once(town: Town, tmp_path: Path) -> None:
+    dest = tmp_path / "backups"
+    first = playbook(town, "backup.yml", "-e", f"backup_dir={dest}")
+    assert first.returncode == 0, first.stdout[-2000:]
+    files = {p.name for p in dest.iterdir()}
+    assert f"{commissioned(town, 'dahua')[0]}.bin" in files and "nvr-01.bin" in files and "core-01.rsc" in files
+    assert len(files) == len(commissioned(town, "hikvision")) + len(commissioned(town, "dahua")) + len(
+        town.fleet.recorders
+    ) + len(town.fleet.link_routers)
+    router = (dest / "lr-01-01.rsc").read_text()
+    assert "/ip firewall filter" in router and town.creds["lr-01-01"]["password"] not in router
+    some = ",".join(
+        ["nvr-01", "core-01", "lr-01-01", commissioned(town, "hikvision")[0], commissioned(town, "dahua")[0]]
+    )
+    second = playbook(town, "backup.yml", "-e", f"backup_dir={dest}", "-l", some)
+    hosts = recap(second.stdout)
+    assert len(hosts) == 5 and all(r["changed"] == 0 for r in hosts.values())
