@@ -118,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     from camfleet.sim.commands import add_parser as add_sim
 
     add_sim(sub)
+
+    from camfleet.exporter.commands import add_parser as add_exporter
+
+    add_exporter(sub)
     return parser
 
 

@@ -1,0 +1,84 @@
+"""``camfleet exporter``: serve ``/probe``, ``/sd`` and ``/metrics`` for a town.
+
+.venv/bin/camfleet exporter --config exporters/camfleet.yml --inventory inventory/ngoc-lac
+CAMFLEET_OVERLAY=.state/sim/overlay.yml .venv/bin/camfleet exporter \\
+    --config exporters/camfleet.yml --inventory inventory/ngoc-lac --listen 127.0.0.1:9830
+
+On start it prints one line, ``listening on http://HOST:PORT``, once the port is open (so a
+script or test that passed port 0 learns the port), and runs until SIGTERM or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from camfleet.exporter.config import ConfigError, load_config
+from camfleet.exporter.server import Exporter, start
+from camfleet.exporter.targets import TownView
+from camfleet.inventory import InventoryError
+
+DEFAULT_LISTEN = "127.0.0.1:9830"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, default=Path("exporters/camfleet.yml"), help="modules and credentials file")
+    p.add_argument("--inventory", type=Path, required=True, help="town inventory folder, e.g. inventory/ngoc-lac")
+    p.add_argument(
+        "--listen", default=DEFAULT_LISTEN, help=f"HOST:PORT to serve on (default {DEFAULT_LISTEN}; port 0: any)"
+    )
+    p.add_argument("--vault-password-file", type=Path, help="vault password file (default: config, env, demo file)")
+    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    p.set_defaults(func=cmd_exporter)
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("exporter", help="the Prometheus exporter: /probe, /sd and /metrics for a town")
+    add_arguments(p)
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ValueError(f"--listen {text!r}: write HOST:PORT, e.g. {DEFAULT_LISTEN}")
+    return host.strip("[]"), int(port)
+
+
+async def serve_forever(exporter: Exporter, host: str, port: int) -> None:
+    runner, bound = await start(exporter, host, port)
+    print(f"listening on http://{host}:{bound}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def cmd_exporter(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        host, port = parse_listen(args.listen)
+        config = load_config(args.config)
+        view = TownView(args.inventory, args.vault_password_file or config.vault_password_file)
+        view.load()
+    except (ConfigError, ValueError) as exc:
+        print(f"camfleet exporter: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ValueError) else 1
+    except InventoryError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    try:
+        asyncio.run(serve_forever(Exporter(config, view), host, port))
+    except OSError as exc:
+        print(f"camfleet exporter: cannot listen on {args.listen}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,23 @@
+"""The probers, one small module each, found by name like blackbox's ``prober/handler.go``.
+
+Each is ``async def probe(req: ProbeRequest, out: Metrics) -> Outcome`` (see :mod:`.base`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from camfleet.exporter.config import Prober
+from camfleet.exporter.probers import device, link, recorder, stream
+from camfleet.exporter.probers.base import Metrics, Outcome, ProbeRequest
+
+ProbeFn = Callable[[ProbeRequest, Metrics], Awaitable[Outcome]]
+
+PROBERS: dict[Prober, ProbeFn] = {
+    Prober.stream: stream.probe,
+    Prober.recorder: recorder.probe,
+    Prober.device: device.probe,
+    Prober.link: link.probe,
+}
+
+__all__ = ["PROBERS", "Metrics", "Outcome", "ProbeFn", "ProbeRequest"]

@@ -1,0 +1,121 @@
+"""``recorder``: disks, channels and the footage an NVR really keeps.
+
+What the recorder knows is the second, free hop of the stream diagnosis: "the camera answers
+us" (``stream``) against "the recorder receives and records it" (``online``/``recording``),
+without one more byte on the household uplink. Retention is measured, not planned: the newest
+minus the oldest recording of each channel, against the town's target.
+
+Channel series carry the camera id and its link router (from the inventory), so alert rules
+can fold a channel alert under its link's outage.
+
+Sample output (``curl '127.0.0.1:9830/probe?target=nvr-01&module=recorder'``)::
+
+    camfleet_recorder_disk_capacity_bytes{slot="1"} 4.0e+12
+    camfleet_recorder_disk_free_bytes{slot="1"} 0.0
+    camfleet_recorder_disk_healthy{slot="1"} 1.0
+    camfleet_recorder_disk_status_info{slot="1",status="ok"} 1.0
+    camfleet_recorder_channel_online{camera="cam-01-t01",channel="1",link_router="lr-01-01"} 1.0
+    camfleet_recorder_channel_recording{camera="cam-01-t01",channel="1",link_router="lr-01-01"} 1.0
+    camfleet_recorder_oldest_recording_timestamp_seconds{camera="cam-01-t01",channel="1",...} 1.79e+09
+    camfleet_recorder_newest_recording_timestamp_seconds{camera="cam-01-t01",channel="1",...} 1.79e+09
+    camfleet_recorder_retention_days{camera="cam-01-t01",channel="1",link_router="lr-01-01"} 50.7
+    camfleet_recorder_retention_target_days 30.0
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from camfleet.drivers import driver_for
+from camfleet.drivers.errors import DriverError
+from camfleet.exporter.probers.base import Metrics, Outcome, ProbeRequest, driver_failure, driver_timeout, run_blocking
+
+if TYPE_CHECKING:
+    from camfleet.drivers.base import RecorderDriver
+
+HEALTHY = frozenset({"ok", "normal", "idle", "sleeping"})
+DAY_S = 86400.0
+
+
+def _channel_labels(req: ProbeRequest) -> dict[int, dict[str, str]]:
+    """Channel number → camera id and link router, from the inventory."""
+    out: dict[int, dict[str, str]] = {}
+    for cam in req.fleet.cameras_on_recorder(req.target.id):
+        if cam.recorder is None:
+            continue
+        link = req.fleet.links.get(cam.network.link or "")
+        out[cam.recorder.channel] = {"camera": cam.id, "link_router": link.router if link else ""}
+    return out
+
+
+async def probe(req: ProbeRequest, out: Metrics) -> Outcome:
+    rec = req.target.recorder
+    cls = driver_for(rec)
+    nvr: RecorderDriver = cls.from_inventory(rec, req.username, req.password, timeout=driver_timeout(req))  # type: ignore[assignment]
+    out.gauge(
+        "camfleet_recorder_retention_target_days",
+        "Days of recording the town must keep (inventory storage policy).",
+        req.fleet.town.storage.retention_days,
+    )
+    try:
+        disks = await run_blocking(req, nvr.disks)
+        for disk in disks:
+            slot = str(disk.slot)
+            out.gauge("camfleet_recorder_disk_capacity_bytes", "Disk capacity.", disk.capacity_bytes, slot=slot)
+            out.gauge("camfleet_recorder_disk_free_bytes", "Free space on the disk.", disk.free_bytes, slot=slot)
+            out.gauge(
+                "camfleet_recorder_disk_healthy",
+                "1 if the disk reports a healthy status.",
+                disk.status.lower() in HEALTHY,
+                slot=slot,
+            )
+            out.gauge(
+                "camfleet_recorder_disk_status_info",
+                "Disk status as the NVR words it.",
+                1,
+                slot=slot,
+                status=disk.status,
+            )
+        states = await run_blocking(req, nvr.channel_status)
+        known = _channel_labels(req)
+        for number, state in states.items():
+            labels = {"channel": str(number), **known.get(number, {"camera": "", "link_router": ""})}
+            if state.online is not None:
+                out.gauge(
+                    "camfleet_recorder_channel_online", "1 if the NVR receives the camera.", state.online, **labels
+                )
+            if state.recording is not None:
+                out.gauge(
+                    "camfleet_recorder_channel_recording", "1 if the channel records now.", state.recording, **labels
+                )
+        for number in states:
+            labels = {"channel": str(number), **known.get(number, {"camera": "", "link_router": ""})}
+            oldest, newest = await run_blocking(req, lambda n=number: nvr.search_recordings(n))  # type: ignore[misc]
+            if oldest is None or newest is None:
+                out.gauge(
+                    "camfleet_recorder_retention_days", "Newest minus oldest recording of the channel.", 0, **labels
+                )
+                continue
+            out.gauge(
+                "camfleet_recorder_oldest_recording_timestamp_seconds",
+                "Start of the oldest recording kept.",
+                oldest.timestamp(),
+                **labels,
+            )
+            out.gauge(
+                "camfleet_recorder_newest_recording_timestamp_seconds",
+                "End of the newest recording.",
+                newest.timestamp(),
+                **labels,
+            )
+            out.gauge(
+                "camfleet_recorder_retention_days",
+                "Newest minus oldest recording of the channel.",
+                (newest - oldest).total_seconds() / DAY_S,
+                **labels,
+            )
+    except DriverError as err:
+        return driver_failure(err)
+    finally:
+        nvr.close()
+    return Outcome.ok()

@@ -1,0 +1,210 @@
+"""The exporter's view of the town: which device a ``target=`` names, and the service discovery it offers.
+
+Why the exporter resolves targets itself: Prometheus passes only a device id; address, ports,
+vendor, stream paths and credentials come from the inventory (with the simulator's address
+overlay applied when ``$CAMFLEET_OVERLAY`` is set) and the vault, both read on the station.
+
+The inventory is read once and read again when one of its files, its vault files or the
+overlay changes (checked every ``reload_interval_s`` off the event loop); a broken edit keeps
+the last good view and is logged, so a typo never blinds monitoring.
+
+``/sd`` labels say where a device is and what it hangs off (site, role, kind, street,
+recorder, link, link_router) and never who lives there: no household id, landmark, mounting
+address, name or phone.
+
+    .venv/bin/python -c "from camfleet.exporter.targets import TownView; \\
+        v = TownView('inventory/ngoc-lac'); v.load(); print(v.service_discovery({'stream': 'stream'})[:2])"
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from camfleet.drivers import driver_name_for
+from camfleet.exporter.config import Prober
+from camfleet.inventory import InventoryError, load
+from camfleet.inventory.fleet import Fleet
+from camfleet.inventory.loader import inventory_files
+from camfleet.inventory.overlay import overlay_path
+from camfleet.inventory.vault import device_credentials
+from camfleet.model import DEPLOYED, Camera, LinkRouter, Recorder
+
+log = logging.getLogger("camfleet.exporter")
+
+Role = Literal["camera", "recorder", "router"]
+#: Which device roles each prober can be pointed at.
+ROLES: dict[Prober, frozenset[Role]] = {
+    Prober.stream: frozenset({"camera"}),
+    Prober.recorder: frozenset({"recorder"}),
+    Prober.device: frozenset({"camera", "recorder"}),
+    Prober.link: frozenset({"router"}),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One probe-able device: its inventory entry and where it answers."""
+
+    id: str
+    role: Role
+    entry: Camera | Recorder | LinkRouter
+    host: str
+
+    @property
+    def camera(self) -> Camera:
+        assert isinstance(self.entry, Camera)
+        return self.entry
+
+    @property
+    def recorder(self) -> Recorder:
+        assert isinstance(self.entry, Recorder)
+        return self.entry
+
+    @property
+    def router(self) -> LinkRouter:
+        assert isinstance(self.entry, LinkRouter)
+        return self.entry
+
+
+class UnknownTarget(Exception):
+    """The target is not in the inventory, or cannot be probed by that module (a 400, one line)."""
+
+
+def _has_driver(entry: Camera | Recorder) -> bool:
+    try:
+        driver_name_for(entry)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One consistent reading of the inventory, vault and overlay."""
+
+    fleet: Fleet
+    credentials: dict[str, dict[str, str]]
+    targets: dict[str, Target]
+
+
+def build_targets(fleet: Fleet) -> dict[str, Target]:
+    """Devices the exporter can probe: deployed cameras with an address, recorders, link routers."""
+    out: dict[str, Target] = {}
+    for cam in fleet.cameras.values():
+        if cam.status in DEPLOYED and cam.device is not None and cam.network.address is not None:
+            out[cam.id] = Target(cam.id, "camera", cam, cam.network.address)
+    for rec in fleet.recorders.values():
+        out[rec.id] = Target(rec.id, "recorder", rec, rec.address)
+    for router in fleet.link_routers.values():
+        out[router.id] = Target(router.id, "router", router, router.address)
+    return out
+
+
+def sd_labels(fleet: Fleet, target: Target) -> dict[str, str]:
+    """Where a device is and what it hangs off; never who lives there."""
+    labels: dict[str, str] = {"role": target.role}
+    entry = target.entry
+    if isinstance(entry, Camera):
+        labels |= {"site": entry.site, "kind": entry.kind.value, "street": entry.location.street}
+        if entry.device is not None:
+            labels["vendor"] = entry.device.vendor.value
+        if entry.recorder is not None:
+            labels["recorder"] = entry.recorder.id
+        link = fleet.links.get(entry.network.link or "")
+        if link is not None:
+            labels |= {"link": link.id, "link_router": link.router}
+    elif isinstance(entry, Recorder):
+        labels |= {"site": "station", "kind": "recorder", "recorder": entry.id, "vendor": entry.vendor.value}
+    else:
+        labels |= {"site": entry.site or "station", "kind": f"{entry.role.value}_router", "link_router": entry.id}
+        labels["vendor"] = entry.vendor
+    return labels
+
+
+class TownView:
+    """The inventory as the exporter sees it, reloaded when its files change."""
+
+    def __init__(self, folder: Path | str, vault_password_file: Path | str | None = None) -> None:
+        self.folder = Path(folder)
+        self.vault_password_file = vault_password_file
+        self._snapshot: Snapshot | None = None
+        self._signature: tuple[tuple[str, float], ...] = ()
+        self.reloads = 0
+        self.reload_errors = 0
+
+    @property
+    def snapshot(self) -> Snapshot:
+        if self._snapshot is None:
+            raise RuntimeError("TownView.load() first")
+        return self._snapshot
+
+    def _watched(self) -> list[Path]:
+        files = inventory_files(self.folder.resolve())
+        files += sorted((self.folder / "vault").glob("*.y*ml"))
+        overlay = overlay_path()
+        if overlay is not None:
+            files.append(overlay)
+        return files
+
+    def signature(self) -> tuple[tuple[str, float], ...]:
+        out = []
+        for path in self._watched():
+            try:
+                out.append((str(path), os.stat(path).st_mtime))
+            except OSError:
+                out.append((str(path), -1.0))
+        return tuple(out)
+
+    def load(self) -> None:
+        """Read everything now; raises :class:`InventoryError` (the first load must succeed)."""
+        signature = self.signature()
+        fleet = load(self.folder).fleet  # applies $CAMFLEET_OVERLAY when set
+        creds = device_credentials(self.folder, self.vault_password_file)
+        self._snapshot = Snapshot(fleet, creds, build_targets(fleet))
+        self._signature = signature
+        self.reloads += 1
+
+    def refresh(self) -> bool:
+        """Reload if a file changed; keep the last good view on errors. True when reloaded."""
+        if self.signature() == self._signature:
+            return False
+        try:
+            self.load()
+        except InventoryError as exc:
+            self.reload_errors += 1
+            self._signature = self.signature()  # do not retry the same broken files every tick
+            first = exc.problems[0] if exc.problems else "unknown problem"
+            log.error("inventory reload failed, keeping the last good one: %s", first)
+            return False
+        log.info("inventory reloaded: %d targets", len(self.snapshot.targets))
+        return True
+
+    def resolve(self, target_id: str, prober: Prober, module_name: str) -> Target:
+        target = self.snapshot.targets.get(target_id)
+        if target is None:
+            raise UnknownTarget(f"unknown target {target_id!r}: not a deployed device of the inventory")
+        if target.role not in ROLES[prober]:
+            wants = " or ".join(sorted(ROLES[prober]))
+            raise UnknownTarget(f"module {module_name!r} probes a {wants}; {target_id!r} is a {target.role}")
+        if prober is Prober.device and not isinstance(target.entry, LinkRouter) and not _has_driver(target.entry):
+            raise UnknownTarget(f"module {module_name!r}: camfleet has no driver for {target_id!r}")
+        return target
+
+    def service_discovery(self, modules: dict[str, Prober]) -> list[dict[str, object]]:
+        """Prometheus HTTP SD groups: one per device and module."""
+        snap = self.snapshot
+        groups: list[dict[str, object]] = []
+        for name, prober in modules.items():
+            for target in snap.targets.values():
+                if target.role not in ROLES[prober]:
+                    continue
+                entry = target.entry
+                if prober is Prober.device and not isinstance(entry, LinkRouter) and not _has_driver(entry):
+                    continue
+                labels = {"__param_target": target.id, "__param_module": name, **sd_labels(snap.fleet, target)}
+                groups.append({"targets": [target.id], "labels": labels})
+        return groups

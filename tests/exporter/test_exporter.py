@@ -1,0 +1,251 @@
+"""The exporter over HTTP against the simulated town (``camfleet sim`` on 127.74-76.x.y).
+
+Healthy devices give ``camfleet_probe_success 1`` with the inventory profile's resolution; every
+injected fault gives 0 with a reason, never a 500, always inside the scrape timeout header's
+budget; bad requests are 400; ``/sd`` carries no household data.
+
+    .venv/bin/pytest tests/exporter -q
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import BIN, ROOT, TOWN
+from tests.integration.simtown import Town, running_town
+
+NET = 74
+SCRAPE_TIMEOUT = 2.0
+HEADERS = {"X-Prometheus-Scrape-Timeout-Seconds": str(SCRAPE_TIMEOUT)}
+
+pytestmark = pytest.mark.slow
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def value(text: str, name: str, **labels: str) -> float | None:
+    return samples(text).get((name, tuple(sorted(labels.items()))))
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
+    with running_town(tmp_path_factory.mktemp("sim"), NET) as t:
+        yield t
+
+
+@pytest.fixture(scope="module")
+def exporter(town: Town, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    config = yaml.safe_load((ROOT / "exporters" / "camfleet.yml").read_text(encoding="utf-8"))
+    config["credentials"]["wrong"] = {"source": "static", "username": "admin", "password": "not-the-password"}
+    config["modules"]["stream_wrong_password"] = {"prober": "stream", "credentials": "wrong"}
+    path = tmp_path_factory.mktemp("exporter") / "camfleet.yml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    env = {**os.environ, "CAMFLEET_OVERLAY": str(town.overlay)}
+    proc = subprocess.Popen(
+        [
+            str(BIN / "python"),
+            "-m",
+            "camfleet.exporter",
+            "--config",
+            str(path),
+            "--inventory",
+            str(TOWN),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("listening on "), line + (proc.stderr.read() if proc.poll() is not None else "")
+        yield line.split()[-1]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+#: One keep-alive client: a new httpx client per call costs ~0.1-0.3 s (TLS context) and would be timed too.
+CLIENT = httpx.Client(timeout=10, trust_env=False)
+
+
+def probe(base: str, target: str, module: str) -> tuple[httpx.Response, float]:
+    start = time.monotonic()
+    resp = CLIENT.get(f"{base}/probe", params={"target": target, "module": module}, headers=HEADERS)
+    return resp, time.monotonic() - start
+
+
+def test_healthy_camera_streams_at_its_profile_resolution(town: Town, exporter: str) -> None:
+    simulated = yaml.safe_load(town.overlay.read_text(encoding="utf-8"))["devices"]
+    dahua = next(
+        c.id for c in town.fleet.cameras.values() if c.device and c.device.vendor.value == "dahua" and c.id in simulated
+    )
+    for cam_id in ("cam-01-t01", dahua):
+        resp, took = probe(exporter, cam_id, "stream")
+        assert resp.status_code == 200
+        cam = town.fleet.cameras[cam_id]
+        assert cam.stream is not None and cam.stream.sub is not None
+        profile = town.fleet.profiles[cam.stream.sub]
+        assert value(resp.text, "camfleet_probe_success") == 1, resp.text
+        assert value(resp.text, "camfleet_stream_width_pixels") == profile.width
+        assert value(resp.text, "camfleet_stream_height_pixels") == profile.height
+        fps = value(resp.text, "camfleet_stream_fps")
+        assert fps is not None and abs(fps - profile.fps) <= 1
+        assert took < SCRAPE_TIMEOUT
+
+
+def test_main_stream_module_checks_the_main_profile(town: Town, exporter: str) -> None:
+    resp, _ = probe(exporter, "cam-01-t01", "stream_main")
+    profile = town.fleet.profiles["main-1080p"]
+    assert value(resp.text, "camfleet_probe_success") == 1
+    assert value(resp.text, "camfleet_stream_width_pixels") == profile.width
+
+
+@pytest.mark.parametrize(
+    ("device", "fault", "params", "module", "reasons"),
+    [
+        ("cam-01-t02", "frozen", (), "stream", {"no_frames"}),
+        ("cam-01-t03", "offline", (), "stream", {"refused"}),
+        ("cam-01-t04", "slow", ("--param", "delay_s=5"), "stream", {"timeout"}),
+        ("cam-01-t05", "hang", (), "stream", {"timeout"}),
+        ("cam-02-t01", "locked", (), "stream", {"auth"}),
+        ("nvr-02", "malformed", (), "recorder", {"malformed"}),
+        ("cam-02-t02", "hang", (), "device", {"timeout"}),
+        ("lr-03-01", "hang", (), "link", {"timeout"}),
+        ("lr-03-02", "offline", (), "link", {"refused"}),
+    ],
+)
+def test_a_fault_is_a_zero_with_a_reason_inside_the_budget(
+    town: Town, exporter: str, device: str, fault: str, params: tuple[str, ...], module: str, reasons: set[str]
+) -> None:
+    town.fault(device, fault, *params)
+    try:
+        resp, took = probe(exporter, device, module)
+    finally:
+        town.fault(device, fault, "--clear")
+    assert resp.status_code == 200, resp.text
+    assert value(resp.text, "camfleet_probe_success") == 0, resp.text
+    got = {dict(labels)["reason"] for (name, labels) in samples(resp.text) if name == "camfleet_probe_failure_info"}
+    assert got & reasons, resp.text
+    assert took < SCRAPE_TIMEOUT, f"{took:.2f}s"
+
+
+def test_frozen_camera_recovers_when_the_fault_clears(town: Town, exporter: str) -> None:
+    town.fault("cam-02-t03", "frozen")
+    resp, _ = probe(exporter, "cam-02-t03", "stream")
+    assert value(resp.text, "camfleet_probe_success") == 0
+    town.fault("cam-02-t03", "frozen", "--clear")
+    resp, _ = probe(exporter, "cam-02-t03", "stream")
+    assert value(resp.text, "camfleet_probe_success") == 1
+
+
+def test_wrong_password_profile_is_an_auth_failure(exporter: str) -> None:
+    resp, _took = probe(exporter, "cam-03-t01", "stream_wrong_password")
+    assert value(resp.text, "camfleet_probe_success") == 0
+    assert value(resp.text, "camfleet_probe_failure_info", reason="auth") == 1
+    assert "not-the-password" not in resp.text
+
+
+def test_recorder_reports_disks_channels_and_retention(town: Town, exporter: str) -> None:
+    resp, _took = probe(exporter, "nvr-01", "recorder")
+    assert value(resp.text, "camfleet_probe_success") == 1, resp.text
+    disks = town.fleet.recorders["nvr-01"].disks
+    assert value(resp.text, "camfleet_recorder_disk_healthy", slot="1") == 1
+    assert len([k for k in samples(resp.text) if k[0] == "camfleet_recorder_disk_capacity_bytes"]) == len(disks)
+    assert (
+        value(
+            resp.text, "camfleet_recorder_channel_recording", channel="1", camera="cam-01-t01", link_router="lr-01-01"
+        )
+        == 1
+    )
+    retention = value(
+        resp.text, "camfleet_recorder_retention_days", channel="1", camera="cam-01-t01", link_router="lr-01-01"
+    )
+    assert retention is not None and retention > 20  # the simulator prefills 60 days on disks that hold ~50
+    assert value(resp.text, "camfleet_recorder_retention_target_days") == town.fleet.town.storage.retention_days
+
+
+def test_recorder_disk_failure_shows_on_its_slot(town: Town, exporter: str) -> None:
+    town.fault("nvr-01", "disk_failed", "--param", "slot=2")
+    try:
+        resp, _ = probe(exporter, "nvr-01", "recorder")
+    finally:
+        town.fault("nvr-01", "disk_failed", "--clear")
+    assert value(resp.text, "camfleet_recorder_disk_healthy", slot="2") == 0
+    assert value(resp.text, "camfleet_recorder_disk_healthy", slot="1") == 1
+
+
+def test_device_module_firmware_clock_and_services(town: Town, exporter: str) -> None:
+    resp, _ = probe(exporter, "cam-01-t01", "device")
+    assert value(resp.text, "camfleet_probe_success") == 1, resp.text
+    assert value(resp.text, "camfleet_device_firmware_vulnerable") == 0
+    assert value(resp.text, "camfleet_device_service_enabled", service="p2p") == 0
+    skew = value(resp.text, "camfleet_device_clock_skew_seconds")
+    assert skew is not None and abs(skew) < 2
+    town.fault("cam-01-t01", "clock_drift", "--param", "seconds=600")
+    try:
+        resp, _ = probe(exporter, "cam-01-t01", "device")
+    finally:
+        town.fault("cam-01-t01", "clock_drift", "--clear")
+    skew = value(resp.text, "camfleet_device_clock_skew_seconds")
+    assert skew is not None and 590 < skew < 610
+
+
+def test_link_module_sees_the_router(exporter: str) -> None:
+    resp, _ = probe(exporter, "lr-01-01", "link")
+    assert value(resp.text, "camfleet_probe_success") == 1
+    assert value(resp.text, "camfleet_link_up") == 1
+    resp, _ = probe(exporter, "lr-01-01", "link_wireguard")
+    assert value(resp.text, "camfleet_probe_success") == 1, resp.text
+
+
+def test_bad_requests_are_400_with_one_line(exporter: str) -> None:
+    for params, words in (
+        ({"target": "cam-01-t01", "module": "nope"}, "unknown module"),
+        ({"target": "cam-99-t99", "module": "stream"}, "unknown target"),
+        ({"target": "cam-01-t01", "module": "recorder"}, "is a camera"),
+        ({"module": "stream"}, "missing target"),
+    ):
+        resp = httpx.get(f"{exporter}/probe", params=params, timeout=5)
+        assert resp.status_code == 400 and words in resp.text and resp.text.count("\n") == 1, resp.text
+
+
+def test_sd_lists_devices_per_module_without_household_data(town: Town, exporter: str) -> None:
+    from camfleet.inventory.vault import read_vault
+
+    groups = httpx.get(f"{exporter}/sd", params={"module": "stream"}, timeout=5).json()
+    ids = {g["labels"]["__param_target"] for g in groups}
+    assert "cam-01-t01" in ids and all(g["labels"]["__param_module"] == "stream" for g in groups)
+    cam = next(g for g in groups if g["labels"]["__param_target"] == "cam-01-t01")["labels"]
+    assert cam["link_router"] == "lr-01-01" and cam["recorder"] == "nvr-01" and cam["site"] == "kp-01"
+    everything = httpx.get(f"{exporter}/sd", timeout=5).text
+    contacts = read_vault(TOWN, "contacts")["vault_contacts"]
+    secrets = read_vault(TOWN, "secrets")["vault_device_credentials"]
+    leaked = [v for p in contacts.values() for v in (str(p["name"]), str(p["phone"])) if v in everything]
+    leaked += [c["password"] for c in secrets.values() if c["password"] in everything]
+    leaked += [h for h in town.fleet.households if f'"{h}"' in everything]
+    assert len(contacts) > 60 and leaked == []
+
+
+def test_metrics_is_the_exporters_own_health_only(exporter: str) -> None:
+    text = httpx.get(f"{exporter}/metrics", timeout=5).text
+    assert "camfleet_exporter_probes_total" in text
+    assert "camfleet_probe_success" not in text and "camfleet_stream_" not in text
