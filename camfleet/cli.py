@@ -77,6 +77,29 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from camfleet.health import as_json, check, table
+    from camfleet.inventory.vault import device_credentials
+
+    try:
+        fleet = load(args.folder).fleet
+        creds = device_credentials(args.folder, args.vault_password_file)
+    except InventoryError as exc:
+        _print_problems(exc.problems)
+        return 1
+    health = asyncio.run(check(fleet, creds, args.timeout))
+    if args.format == "json":
+        print(json.dumps(as_json(health), indent=2))
+    else:
+        sys.stdout.write(table(fleet, health))
+    failing = [s for s in health.streams.values() if not s.startswith("ok")] + [
+        r for r, up in health.routers.items() if not up
+    ]
+    return 1 if failing else 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from camfleet.schema import schema_text
 
@@ -110,6 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "csv", "json", "md", "html"), default="table")
     p.add_argument("-o", "--output", help="write to this file instead of stdout")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("status", help="the fleet's health now: frames from every camera, recorder channels, links")
+    p.add_argument("folder", help="town inventory folder (CAMFLEET_OVERLAY points it at the simulator)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds per probe (default 5)")
+    p.add_argument("--vault-password-file", help="vault password file (default: the town's demo file)")
+    p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("schema", help="write the inventory files' JSON Schema (for editors)")
     p.add_argument("-o", "--output", default=str(SCHEMA), help=f"file to write, or - for stdout (default {SCHEMA})")

@@ -283,3 +283,28 @@ def test_loader_applies_the_overlay_from_the_environment(town: Town, monkeypatch
     fleet = load(TOWN).fleet
     assert fleet.recorders["nvr-01"].address == town.address("nvr-01")
     assert load(TOWN, overlay=False).fleet.recorders["nvr-01"].address.startswith("192.168.")
+
+
+def test_status_table_shows_frames_channels_and_links(town: Town) -> None:
+    camera = first_camera(town, "hikvision")
+    town.fault(camera, "frozen")
+    try:
+        out = subprocess.run(
+            [str(BIN / "camfleet"), "status", str(TOWN), "--format", "json", "--timeout", "2"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+            env={**os.environ, "CAMFLEET_OVERLAY": str(town.overlay)},
+        )
+    finally:
+        town.fault(camera, "frozen", "--clear")
+    assert out.returncode == 1  # a frozen camera and unprovisioned ones are failures
+    health = json.loads(out.stdout)
+    assert health["streams"][camera] == "no_frames"
+    installed = next(c.id for c in town.fleet.town_cameras() if c.status is CameraStatus.installed)
+    assert health["streams"][installed] == "not provisioned"
+    ok = [c for c, s in health["streams"].items() if s.startswith("ok")]
+    assert len(ok) >= 30 and all(health["streams"][c] == "ok 640x360" for c in ok)
+    assert all(health["routers"].values()) and health["recorders"] == {"nvr-01": "ok", "nvr-02": "ok"}
+    assert sum(1 for ch in health["channels"].values() if ch and ch["recording"]) >= 30
