@@ -26,6 +26,11 @@ def camfleet(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]
     return out
 
 
+def local(root: Any, name: str) -> list[str]:
+    """Texts of every element called ``name``, whatever its namespace (devices use several)."""
+    return [e.text or "" for e in root.iter() if e.tag.rsplit("}", 1)[-1] == name]
+
+
 class Town:
     def __init__(self, state: Path) -> None:
         self.state = state

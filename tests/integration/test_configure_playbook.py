@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from defusedxml import ElementTree
 
 from camfleet.model import CameraStatus
-from tests.integration.simtown import Town, playbook, recap, running_town
+from tests.integration.simtown import Town, local, playbook, recap, running_town
 
 pytestmark = pytest.mark.slow
 
@@ -104,3 +105,26 @@ def test_backup_saves_every_device_once(town: Town, tmp_path: Path) -> None:
     second = playbook(town, "backup.yml", "-e", f"backup_dir={dest}", "-l", some)
     hosts = recap(second.stdout)
     assert len(hosts) == 5 and all(r["changed"] == 0 for r in hosts.values())
+
+
+def test_recorders_recreate_a_deleted_channel_and_handle_a_replaced_disk(town: Town) -> None:
+    cam = next(c for c in town.fleet.cameras_on_recorder("nvr-02") if c.status is CameraStatus.commissioned)
+    assert cam.recorder is not None
+    with town.http("nvr-02") as nvr:  # someone deletes a channel at the recorder's screen
+        assert nvr.delete(f"/ISAPI/ContentMgmt/InputProxy/channels/{cam.recorder.channel}").status_code == 200
+    run = playbook(town, "recorders.yml")
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert recap(run.stdout)["nvr-02"]["changed"] == 1 and recap(run.stdout)["nvr-01"]["changed"] == 0
+    assert all(r["changed"] == 0 for r in recap(playbook(town, "recorders.yml").stdout).values())
+
+    town.fault("nvr-02", "disk_failed", "--param", "slot=3")
+    failed = playbook(town, "recorders.yml", "-l", "nvr-02")
+    assert failed.returncode != 0 and "disk 3 failed (error)" in " ".join(failed.stdout.split())
+    town.fault("nvr-02", "disk_failed", "--clear")  # the technician fits a new, unformatted disk in slot 3
+    refused = playbook(town, "recorders.yml", "-l", "nvr-02", "-e", "recorders_format_disk=1")
+    assert refused.returncode != 0 and "formatting loses its footage" in " ".join(refused.stdout.split())
+    formatted = playbook(town, "recorders.yml", "-l", "nvr-02", "-e", "recorders_format_disk=3")
+    assert formatted.returncode == 0, formatted.stdout[-2000:]
+    assert "format disk 3" in formatted.stdout or recap(formatted.stdout)["nvr-02"]["changed"] == 1
+    with town.http("nvr-02") as nvr:
+        assert local(ElementTree.fromstring(nvr.get("/ISAPI/ContentMgmt/Storage/hdd").content), "status")[2] == "ok"

@@ -14,7 +14,6 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -24,14 +23,9 @@ from netmiko import ConnectHandler
 from camfleet.inventory import load
 from camfleet.model import CameraStatus
 from tests.conftest import BIN, ROOT, TOWN
-from tests.integration.simtown import Town, camfleet, running_town
+from tests.integration.simtown import Town, camfleet, local, running_town
 
 pytestmark = pytest.mark.slow
-
-
-def local(root: Any, name: str) -> list[str]:
-    """Texts of every element called ``name``, whatever its namespace (devices use several)."""
-    return [e.text or "" for e in root.iter() if e.tag.rsplit("}", 1)[-1] == name]
 
 
 @pytest.fixture(scope="module")
