@@ -32,19 +32,29 @@ apt:
 	@scripts/apt-install $(APT_PACKAGES)
 
 SIM_STATE ?= .state/sim
+# The demo provisions cameras, which writes passwords into the town's vault and may mark cameras
+# commissioned: it works on a copy of the town under .state/, never on the repository's inventory.
+DEMO_TOWN := .state/demo/$(notdir $(TOWN))
+DEMO_ENV := CAMFLEET_OVERLAY=$(SIM_STATE)/overlay.yml
 
 demo: setup
 	$(BIN)/camfleet validate $(TOWN)
 	$(BIN)/camfleet report budget $(TOWN)
 	$(BIN)/camfleet report retention $(TOWN)
+	@test -d $(DEMO_TOWN) || { mkdir -p $(dir $(DEMO_TOWN)) && cp -r $(TOWN) $(DEMO_TOWN); }
 	@$(BIN)/camfleet sim status --state $(SIM_STATE) >/dev/null 2>&1 || \
-		$(BIN)/camfleet sim up $(TOWN) --state $(SIM_STATE) --detach
-	$(BIN)/camfleet sim status --state $(SIM_STATE)
-	@echo "The simulated town keeps running: CAMFLEET_OVERLAY=$(SIM_STATE)/overlay.yml points Ansible at it;"
-	@echo "'make demo-down' stops it."
+		$(BIN)/camfleet sim up $(DEMO_TOWN) --state $(SIM_STATE) --detach
+	$(DEMO_ENV) $(BIN)/ansible-playbook -i $(DEMO_TOWN)/town.camfleet.yml playbooks/links.yml
+	$(DEMO_ENV) $(BIN)/ansible-playbook -i $(DEMO_TOWN)/town.camfleet.yml playbooks/provision.yml -l status_installed \
+		-e provision_report_dir=$(CURDIR)/.state/demo/commissioning
+	$(DEMO_ENV) $(BIN)/ansible-playbook -i $(DEMO_TOWN)/town.camfleet.yml playbooks/configure.yml --check
+	$(BIN)/camfleet sim status --state $(SIM_STATE) | head -3
+	-$(DEMO_ENV) $(BIN)/camfleet status $(DEMO_TOWN)
+	@echo "The simulated town keeps running: CAMFLEET_OVERLAY=$(SIM_STATE)/overlay.yml with"
+	@echo "-i $(DEMO_TOWN)/town.camfleet.yml points Ansible at it; 'make demo-down' stops it."
 
 demo-down: setup
-	$(BIN)/camfleet sim down --state $(SIM_STATE)
+	-$(BIN)/camfleet sim down --state $(SIM_STATE)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -6,7 +6,8 @@ the expressions must stay the same ones ``promtool test rules`` proved.
 
 Jobs: one per exporter module, each with its own interval — the sub stream every 15 s, the main
 stream every 5 min (a main-stream keyframe is 100-500 KB on a household uplink), recorders every
-minute, device facts every 5 min, links every 15 s.
+minute, device facts every 5 min, links every 15 s, the inventory's camera facts (for the
+rollout and map dashboards) every minute.
 
     .venv/bin/python -c "from camfleet.monitoring import *; print(render_prometheus_config('127.0.0.1:9830'))" \\
         > /tmp/prometheus.yml && promtool check config /tmp/prometheus.yml
@@ -39,6 +40,7 @@ DEFAULT_JOBS: tuple[Job, ...] = (
     Job("device", "5m", "15s", "firmware, clock skew, P2P/UPnP"),
     Job("link", "15s", "5s", "link routers: SSH banner, no login"),
     Job("link_wireguard", "2m", "15s", "link routers: WireGuard handshake ages (one SSH login)"),
+    Job("inventory", "1m", "10s", "the inventory's word on every camera (status, khu phố, map position)"),
 )
 
 #: Grace periods (``for:``) of the alerts; a test passes shorter ones.

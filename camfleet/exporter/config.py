@@ -33,6 +33,7 @@ class Prober(StrEnum):
     recorder = "recorder"  # disks, channels, retention; recorders
     device = "device"  # identity, firmware, clock, risky services; cameras and recorders
     link = "link"  # SSH banner (and WireGuard handshakes); link routers
+    inventory = "inventory"  # what the inventory says of every camera (status, place); the town itself
 
 
 class Strict(BaseModel):
@@ -64,7 +65,7 @@ class CredentialProfile(Strict):
 class Module(Strict):
     """One ``module=`` value of ``/probe``."""
 
-    prober: Prober = Field(description="stream, recorder, device or link.")
+    prober: Prober = Field(description="stream, recorder, device, link or inventory.")
     credentials: str = Field(default="vault", description="Name of a credential profile.")
     timeout_s: float = Field(default=10.0, gt=0, le=120, description="Upper bound; the scrape timeout may cut it.")
     stream: Literal["main", "sub"] = Field(

@@ -39,7 +39,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from camfleet.exporter.config import ExporterConfig, Module
+from camfleet.exporter.config import ExporterConfig, Module, Prober
 from camfleet.exporter.probers import PROBERS, Metrics, Outcome, ProbeRequest
 from camfleet.exporter.targets import TownView, UnknownTarget
 
@@ -172,7 +172,7 @@ class Exporter:
         out = Metrics(registry)
         self.health.in_flight.inc()
         try:
-            if not req.password and not req.username:
+            if module.prober is not Prober.inventory and not req.password and not req.username:
                 outcome = Outcome.fail("no_credentials", f"{req.target.id}: no login in the vault or config profile")
             else:
                 async with asyncio.timeout_at(req.deadline):

@@ -31,17 +31,18 @@ from camfleet.inventory.fleet import Fleet
 from camfleet.inventory.loader import inventory_files
 from camfleet.inventory.overlay import overlay_path
 from camfleet.inventory.vault import device_credentials
-from camfleet.model import DEPLOYED, Camera, LinkRouter, Recorder
+from camfleet.model import DEPLOYED, Camera, LinkRouter, Recorder, Town
 
 log = logging.getLogger("camfleet.exporter")
 
-Role = Literal["camera", "recorder", "router"]
+Role = Literal["camera", "recorder", "router", "town"]
 #: Which device roles each prober can be pointed at.
 ROLES: dict[Prober, frozenset[Role]] = {
     Prober.stream: frozenset({"camera"}),
     Prober.recorder: frozenset({"recorder"}),
     Prober.device: frozenset({"camera", "recorder"}),
     Prober.link: frozenset({"router"}),
+    Prober.inventory: frozenset({"town"}),
 }
 
 
@@ -51,7 +52,7 @@ class Target:
 
     id: str
     role: Role
-    entry: Camera | Recorder | LinkRouter
+    entry: Camera | Recorder | LinkRouter | Town
     host: str
 
     @property
@@ -92,8 +93,11 @@ class Snapshot:
 
 
 def build_targets(fleet: Fleet) -> dict[str, Target]:
-    """Devices the exporter can probe: deployed cameras with an address, recorders, link routers."""
-    out: dict[str, Target] = {}
+    """Devices the exporter can probe: deployed cameras with an address, recorders, link routers.
+
+    Plus the town itself (its id, e.g. ``ngoc-lac``), the one target of the ``inventory`` prober.
+    """
+    out: dict[str, Target] = {fleet.town.id: Target(fleet.town.id, "town", fleet.town, "")}
     for cam in fleet.cameras.values():
         if cam.status in DEPLOYED and cam.device is not None and cam.network.address is not None:
             out[cam.id] = Target(cam.id, "camera", cam, cam.network.address)
@@ -108,6 +112,9 @@ def sd_labels(fleet: Fleet, target: Target) -> dict[str, str]:
     """Where a device is and what it hangs off; never who lives there."""
     labels: dict[str, str] = {"role": target.role}
     entry = target.entry
+    if isinstance(entry, Town):
+        # Nothing more: the inventory prober's series carry their own site/kind/status labels.
+        return labels
     if isinstance(entry, Camera):
         labels |= {"site": entry.site, "kind": entry.kind.value, "street": entry.location.street}
         if entry.device is not None:
@@ -190,7 +197,7 @@ class TownView:
         if target.role not in ROLES[prober]:
             wants = " or ".join(sorted(ROLES[prober]))
             raise UnknownTarget(f"module {module_name!r} probes a {wants}; {target_id!r} is a {target.role}")
-        if prober is Prober.device and not isinstance(target.entry, LinkRouter) and not _has_driver(target.entry):
+        if prober is Prober.device and isinstance(target.entry, Camera | Recorder) and not _has_driver(target.entry):
             raise UnknownTarget(f"module {module_name!r}: camfleet has no driver for {target_id!r}")
         return target
 
@@ -203,7 +210,7 @@ class TownView:
                 if target.role not in ROLES[prober]:
                     continue
                 entry = target.entry
-                if prober is Prober.device and not isinstance(entry, LinkRouter) and not _has_driver(entry):
+                if prober is Prober.device and isinstance(entry, Camera | Recorder) and not _has_driver(entry):
                     continue
                 labels = {"__param_target": target.id, "__param_module": name, **sd_labels(snap.fleet, target)}
                 groups.append({"targets": [target.id], "labels": labels})

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from camfleet.exporter.config import Prober
-from camfleet.exporter.probers import device, link, recorder, stream
+from camfleet.exporter.probers import device, inventory, link, recorder, stream
 from camfleet.exporter.probers.base import Metrics, Outcome, ProbeRequest
 
 ProbeFn = Callable[[ProbeRequest, Metrics], Awaitable[Outcome]]
@@ -18,6 +18,7 @@ PROBERS: dict[Prober, ProbeFn] = {
     Prober.recorder: recorder.probe,
     Prober.device: device.probe,
     Prober.link: link.probe,
+    Prober.inventory: inventory.probe,
 }
 
 __all__ = ["PROBERS", "Metrics", "Outcome", "ProbeFn", "ProbeRequest"]

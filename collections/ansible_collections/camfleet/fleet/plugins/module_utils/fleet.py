@@ -64,7 +64,14 @@ def device_entry(module: Any, fleet: Fleet, device: str) -> Any:
 
 
 def connect(module: Any, entry: Any) -> Any:
-    """The entry's driver, connected to the task's host and port."""
+    """The entry's driver, connected to the task's host and port with the task's login."""
+    return connect_with(module, entry, module.params["username"], module.params["password"])
+
+
+def connect_with(
+    module: Any, entry: Any, username: str, password: str, host: str | None = None, port: int | None = None
+) -> Any:
+    """The entry's driver at ``host:port`` (default the task's) with the given login."""
     from camfleet.drivers import driver_for
 
     p = module.params
@@ -72,8 +79,10 @@ def connect(module: Any, entry: Any) -> Any:
         cls = driver_for(entry)
     except ValueError as err:
         module.fail_json(msg=f"{entry.id}: {err}")
-    port = p["port"] or (entry.network.http_port if hasattr(entry, "network") else entry.http_port)
-    return cls(entry.id, p["host"], port, p["username"], p["password"], timeout=p["timeout"])
+    default_port = entry.network.http_port if hasattr(entry, "network") else entry.http_port
+    return cls(
+        entry.id, host or p["host"], port or p.get("port") or default_port, username, password, timeout=p["timeout"]
+    )
 
 
 def fail_device(module: Any, err: DriverError, **facts: Any) -> None:

@@ -158,10 +158,10 @@ def main() -> None:
                             protocol="HIKVISION" if vendor == "hikvision" else "ONVIF",
                             rewrite_password=True,
                         )
-                if current is None or nvr.recording_schedule(n) != "continuous":
-                    # A channel created just now gets its schedule here too (check mode: it would).
-                    if module.check_mode or nvr.set_recording_schedule(n, continuous=True):
-                        steps.append(f"channel {n}: record 24/7")
+                # A channel created just now gets its schedule here too (check mode: it would).
+                needs_schedule = current is None or nvr.recording_schedule(n) != "continuous"
+                if needs_schedule and (module.check_mode or nvr.set_recording_schedule(n, continuous=True)):
+                    steps.append(f"channel {n}: record 24/7")
             disks = nvr.disks()
             if p["format_disk"] is not None:
                 disk = next((d for d in disks if d.slot == p["format_disk"]), None)
