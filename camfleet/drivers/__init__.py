@@ -67,3 +67,21 @@ def driver_name_for(entry: Camera | Recorder) -> str:
 def driver_for(entry: Camera | Recorder) -> type[Driver]:
     """The driver class for an inventory camera or recorder (build it with ``cls.from_inventory``)."""
     return driver_class(driver_name_for(entry))
+
+
+#: RTSP paths (main, sub) of a vendor's live streams; Hikvision's scheme is also EZVIZ's and most ONVIF
+#: cameras'. Drivers, probes and the exporter all build stream URLs here (device-apis.md §4).
+STREAM_PATHS: dict[str, tuple[str, str]] = {
+    "dahua": ("/cam/realmonitor?channel=1&subtype=0", "/cam/realmonitor?channel=1&subtype=1"),
+    "kbvision": ("/cam/realmonitor?channel=1&subtype=0", "/cam/realmonitor?channel=1&subtype=1"),
+    "imou": ("/cam/realmonitor?channel=1&subtype=0", "/cam/realmonitor?channel=1&subtype=1"),
+    "tplink": ("/stream1", "/stream2"),
+}
+DEFAULT_STREAM_PATHS = ("/Streaming/Channels/101", "/Streaming/Channels/102")
+
+
+def live_url(vendor: str, host: str, rtsp_port: int = 554, *, sub: bool = False) -> str:
+    """A camera's live RTSP URL, without credentials (probes pass them apart from the URL)."""
+    paths = STREAM_PATHS.get(str(vendor), DEFAULT_STREAM_PATHS)
+    host_part = f"[{host}]" if ":" in host else host
+    return f"rtsp://{host_part}:{rtsp_port}{paths[1 if sub else 0]}"

@@ -293,12 +293,11 @@ class ConfigurableCamera(Driver):
     Families implement :meth:`read_config`, :meth:`fit` and :meth:`write`; the base runs the engine.
     """
 
-    #: RTSP paths of the main and sub stream (the family's URL scheme).
-    stream_paths: ClassVar[tuple[str, str]] = ("", "")
-
     def stream_url(self, rtsp_port: int = 554, *, sub: bool = False) -> str:
-        """The camera's live RTSP URL, without credentials (probes take them apart)."""
-        return f"rtsp://{self.host}:{rtsp_port}{self.stream_paths[1 if sub else 0]}"
+        """This camera's live RTSP URL, without credentials."""
+        from camfleet.drivers import live_url
+
+        return live_url(self.vendor, self.host, rtsp_port, sub=sub)
 
     @abc.abstractmethod
     def read_config(self) -> DesiredConfig:

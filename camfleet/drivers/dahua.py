@@ -93,10 +93,6 @@ class DahuaCamera(ConfigurableCamera):
     name = "dahua_cgi"
     vendor = "dahua"
     max_ntp_servers: ClassVar[int] = 1
-    stream_paths: ClassVar[tuple[str, str]] = (
-        "/cam/realmonitor?channel=1&subtype=0",
-        "/cam/realmonitor?channel=1&subtype=1",
-    )
     flash_timeout_s: ClassVar[float] = 600.0
     progress_poll_s: ClassVar[float] = 0.25
 

@@ -473,7 +473,6 @@ class HikvisionCamera(IsapiDevice, ConfigurableCamera):
 
     name = "hikvision_isapi"
     max_ntp_servers: ClassVar[int] = 1
-    stream_paths: ClassVar[tuple[str, str]] = ("/Streaming/Channels/101", "/Streaming/Channels/102")
 
     _frame: tuple[int, int] = (704, 576)  # the mask frame; read_config learns the device's
 

@@ -1,4 +1,4 @@
-"""The exporter over HTTP against the simulated town (``camfleet sim`` on 127.74-76.x.y).
+"""The exporter over HTTP against the simulated town (``camfleet sim`` on 127.121-123.x.y).
 
 Healthy devices give ``camfleet_probe_success 1`` with the inventory profile's resolution; every
 injected fault gives 0 with a reason, never a 500, always inside the scrape timeout header's
@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import BIN, ROOT, TOWN
 from tests.integration.simtown import Town, running_town
 
-NET = 74
+NET = 121
 SCRAPE_TIMEOUT = 2.0
 HEADERS = {"X-Prometheus-Scrape-Timeout-Seconds": str(SCRAPE_TIMEOUT)}
 

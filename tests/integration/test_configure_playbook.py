@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
-    with running_town(tmp_path_factory.mktemp("sim"), 66, "--prefill-days", "0") as running:
+    with running_town(tmp_path_factory.mktemp("sim"), 109, "--prefill-days", "0") as running:
         yield running
 
 

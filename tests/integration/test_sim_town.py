@@ -1,6 +1,6 @@
 """The whole simulated town through `camfleet sim`, checked with real clients (ffprobe, httpx, netmiko, Ansible).
 
-The town runs detached on 127.60-62.x.y (the demo uses 127.20-22), as a user would start it.
+The town runs detached on 127.100-102.x.y (the demo uses 127.20-22), as a user would start it.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
-    with running_town(tmp_path_factory.mktemp("sim"), 60) as running:
+    with running_town(tmp_path_factory.mktemp("sim"), 100) as running:
         yield running
 
 
@@ -64,7 +64,7 @@ def test_status_lists_every_device_on_its_own_loopback_address(town: Town) -> No
     assert roles.count("router") == len(town.fleet.link_routers)
     addresses = [d["address"] for d in status["devices"]]
     assert len(set(addresses)) == len(addresses)
-    assert all(re.fullmatch(r"127\.6[0-2]\.\d+\.\d+", a) for a in addresses)
+    assert all(re.fullmatch(r"127\.10[0-2]\.\d+\.\d+", a) for a in addresses)
 
 
 def test_overlay_is_honoured_by_ansible(town: Town) -> None:
@@ -201,7 +201,7 @@ def test_state_survives_a_restart(town: Town, tmp_path: Path) -> None:
     time.sleep(1.5)  # autosave
     camfleet("sim", "down", "--state", str(town.state))
     assert not (town.state / "control.json").exists()
-    camfleet("sim", "up", str(TOWN), "--state", str(town.state), "--net", "60", "--detach")
+    camfleet("sim", "up", str(TOWN), "--state", str(town.state), "--net", "100", "--detach")
     with town.http(camera) as client:
         assert "<deviceName>renamed-by-test</deviceName>" in client.get("/ISAPI/System/deviceInfo").text
 
@@ -248,7 +248,7 @@ def test_foreground_up_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     import signal
 
     proc = subprocess.Popen(
-        [str(BIN / "camfleet"), "sim", "up", str(TOWN), "--state", str(tmp_path), "--net", "63", "--prefill-days", "0"],
+        [str(BIN / "camfleet"), "sim", "up", str(TOWN), "--state", str(tmp_path), "--net", "103", "--prefill-days", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -269,7 +269,7 @@ def test_foreground_up_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     assert "simulated ngoc-lac:" in out and "Traceback" not in err
     assert not (tmp_path / "control.json").exists() and (tmp_path / "overlay.yml").exists()
     with pytest.raises(ConnectionRefusedError):
-        socket.create_connection(("127.63.0.1", 80), timeout=2).close()
+        socket.create_connection(("127.103.0.1", 80), timeout=2).close()
 
 
 def test_loader_applies_the_overlay_from_the_environment(town: Town, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,8 +24,7 @@ A frozen camera (answers PLAY, sends nothing) gives ``camfleet_stream_up 0`` and
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
+from camfleet.drivers import live_url
 from camfleet.exporter.probers.base import Metrics, Outcome, ProbeRequest
 from camfleet.model import Camera, Vendor
 from camfleet.probes.rtsp import probe_stream
@@ -35,17 +34,9 @@ DAHUA_PATHS = frozenset({Vendor.dahua, Vendor.kbvision, Vendor.imou})
 
 
 def stream_url(camera: Camera, host: str, which: str) -> str:
-    """The RTSP URL of a camera's main or sub stream, by vendor (device-apis.md §4)."""
-    vendor = camera.device.vendor if camera.device is not None else Vendor.other
-    sub = which == "sub"
-    if vendor in DAHUA_PATHS:
-        path = f"/cam/realmonitor?channel=1&subtype={1 if sub else 0}"
-    elif vendor is Vendor.tplink:
-        path = "/stream2" if sub else "/stream1"
-    else:  # Hikvision, EZVIZ and most ONVIF cameras
-        path = f"/Streaming/Channels/{102 if sub else 101}"
-    netloc = f"[{host}]" if ":" in host else host
-    return f"rtsp://{quote(netloc, safe='[]:')}:{camera.network.rtsp_port}{path}"
+    """The RTSP URL of a camera's main or sub stream, by vendor (camfleet.drivers.live_url)."""
+    vendor = camera.device.vendor.value if camera.device is not None else "other"
+    return live_url(vendor, host, camera.network.rtsp_port, sub=which == "sub")
 
 
 async def probe(req: ProbeRequest, out: Metrics) -> Outcome:

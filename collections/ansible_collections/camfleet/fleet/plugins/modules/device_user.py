@@ -1,0 +1,231 @@
+#!/usr/bin/python
+# Copyright: camfleet contributors
+# Apache License 2.0
+"""Rotate a device account's password, prove it, and write it to the town's vault without ever losing it."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: device_user
+short_description: Rotate a camera or recorder password, prove it, and keep the town vault in step
+description:
+  - Generates a strong password (16 characters, all four character classes, accepted by Hikvision and Dahua),
+    writes it to the vault as I(pending) before touching the device, sets it, proves the new password logs in
+    and the old one is refused, then makes it the vault's current password. A failure at any step leaves the
+    device reachable with a password the vault holds (the current one, or the pending one for the devices the
+    vault lists as done).
+  - O(account=admin) rotates the device's own login (its C(vault_device_credentials) entry).
+    O(account=channel) rotates the account the camera's recorder pulls it with (C(<recorder>-channel-user))
+    on this camera and rewrites the recorder channel's password; the vault promotes that password once every
+    camera of the recorder holds it.
+  - Reads and rewrites the vault itself (under a file lock, re-encrypted with the same vault id), so the
+    credentials are never module parameters. A password is rotated when it is older than O(max_age_days), has
+    no recorded rotation, or O(force) is set; a re-run finishes what an interrupted run left pending.
+  - Never retries a refused password in a loop - at most one refused login per task (the old-password proof, or
+    the other half of a pending rotation).
+version_added: 0.1.0
+author: camfleet contributors
+options:
+  town:
+    description: Town inventory folder.
+    type: path
+    required: true
+  device:
+    description: Camera or recorder id in the inventory.
+    type: str
+    required: true
+  host:
+    description: Address to reach the device at.
+    type: str
+    required: true
+  port:
+    description: HTTP port (default the inventory's).
+    type: int
+  timeout:
+    description: Seconds per HTTP request.
+    type: float
+    default: 10
+  account:
+    description: Which account to rotate.
+    type: str
+    choices: [admin, channel]
+    default: admin
+  vault_file:
+    description: The vault to read and rewrite (default C(<town>/vault/secrets.yml)).
+    type: path
+  vault_password_file:
+    description: File holding the vault password (ansible.cfg's C(vault_identity_list) file).
+    type: path
+    required: true
+  vault_id:
+    description: Vault id to encrypt with (default the one in the vault file's header).
+    type: str
+  recorder_host:
+    description: Address of the camera's recorder (O(account=channel)).
+    type: str
+  recorder_port:
+    description: HTTP port of the recorder.
+    type: int
+    default: 80
+  max_age_days:
+    description: Rotate passwords older than this many days.
+    type: float
+    default: 90
+  force:
+    description: Rotate even a password younger than O(max_age_days).
+    type: bool
+    default: false
+  channel_timeout:
+    description: Seconds to wait for the recorder channel to come back online after its password changed.
+    type: float
+    default: 30
+notes:
+  - Supports check mode - devices are only read and the vault is not written.
+  - Recovery by hand - C(ansible-vault view <town>/vault/secrets.yml) shows C(vault_password_rotation), the pending
+    password and which devices hold it.
+"""
+
+EXAMPLES = r"""
+- name: Rotate the camera's admin password
+  camfleet.fleet.device_user:
+    town: "{{ inventory_dir }}"
+    device: "{{ inventory_hostname }}"
+    host: "{{ ansible_host }}"
+    port: "{{ camfleet_http_port }}"
+    account: admin
+    vault_password_file: inventory/ngoc-lac/vault-password.DEMO-ONLY
+
+- name: Rotate the recorder's pull account on the camera and its channel
+  camfleet.fleet.device_user:
+    town: "{{ inventory_dir }}"
+    device: "{{ inventory_hostname }}"
+    host: "{{ ansible_host }}"
+    account: channel
+    recorder_host: "{{ hostvars[camfleet_recorder].ansible_host }}"
+    vault_password_file: inventory/ngoc-lac/vault-password.DEMO-ONLY
+"""
+
+RETURN = r"""
+vault_key:
+  description: The C(vault_device_credentials) entry the account lives in.
+  returned: always
+  type: str
+promoted:
+  description: Whether the vault's current password is now the new one.
+  returned: always
+  type: bool
+pending:
+  description: Whether the vault still holds a pending password for the account (devices left to rotate).
+  returned: always
+  type: bool
+proof:
+  description: C(new_accepted) and C(old_refused), when this task changed the device.
+  returned: when changed and not in check mode
+  type: dict
+channel_online:
+  description: Whether the recorder channel is online after its password was rewritten (O(account=channel)).
+  returned: when the channel was rewritten
+  type: bool
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
+    device_entry,
+    fail_device,
+    load_town,
+    require_camfleet,
+)
+
+try:
+    from pathlib import Path
+
+    from camfleet.drivers import driver_class, driver_for
+    from camfleet.drivers.errors import DriverError
+    from camfleet.model import CameraStatus
+    from camfleet.passwords import RotationError, Rotator, VaultError, VaultFile
+except ImportError:  # reported by require_camfleet()
+    pass
+
+ARGS = {
+    "town": {"type": "path", "required": True},
+    "device": {"type": "str", "required": True},
+    "host": {"type": "str", "required": True},
+    "port": {"type": "int"},
+    "timeout": {"type": "float", "default": 10.0},
+    "account": {"type": "str", "choices": ["admin", "channel"], "default": "admin"},
+    "vault_file": {"type": "path"},
+    "vault_password_file": {"type": "path", "required": True, "no_log": False},
+    "vault_id": {"type": "str"},
+    "recorder_host": {"type": "str"},
+    "recorder_port": {"type": "int", "default": 80},
+    "max_age_days": {"type": "float", "default": 90.0},
+    "force": {"type": "bool", "default": False},
+    "channel_timeout": {"type": "float", "default": 30.0},
+}
+#: Cameras that carry the recorder's pull account (the ones a recorder records or recorded).
+HOLDING = ("commissioned", "faulty")
+
+
+def connector(cls, device_id, host, port, timeout):
+    return lambda username, password: cls(device_id, host, port, username, password, timeout=timeout)
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=ARGS,
+        required_if=[("account", "channel", ("recorder_host",))],
+        supports_check_mode=True,
+    )
+    require_camfleet(module)
+    p = module.params
+    fleet = load_town(module, p["town"])
+    entry = device_entry(module, fleet, p["device"])
+    vault = VaultFile(
+        p["vault_file"] or Path(p["town"]) / "vault" / "secrets.yml", p["vault_password_file"], p["vault_id"]
+    )
+    rotator = Rotator(vault, check=module.check_mode, max_age_days=p["max_age_days"], force=p["force"])
+    is_camera = entry.id in fleet.cameras
+    port = p["port"] or (entry.network.http_port if is_camera else entry.http_port)
+    try:
+        connect = connector(driver_for(entry), entry.id, p["host"], port, p["timeout"])
+    except ValueError as err:
+        module.fail_json(msg=f"{entry.id}: {err}")
+    key = entry.id
+    try:
+        if p["account"] == "admin":
+            result = rotator.admin(entry.id, connect)
+        else:
+            if not is_camera or entry.recorder is None:
+                module.fail_json(msg=f"{entry.id}: account=channel needs a camera with a recorder channel")
+            recorder = entry.recorder.id
+            key = f"{recorder}-channel-user"
+            holders = {
+                c.id
+                for c in fleet.cameras_on_recorder(recorder)
+                if c.is_managed and c.device is not None and CameraStatus(c.status).value in HOLDING
+            }
+            nvr = connector(
+                driver_class("hikvision_isapi_nvr"), recorder, p["recorder_host"], p["recorder_port"], p["timeout"]
+            )
+            result = rotator.channel_user(
+                entry.id, recorder, entry.recorder.channel, holders, connect, nvr, p["channel_timeout"]
+            )
+    except DriverError as err:
+        fail_device(module, err, vault_key=key)
+    except (RotationError, VaultError) as err:
+        module.fail_json(msg=f"{entry.id}: {err}", vault_key=key)
+    out = {"changed": result.changed, "msg": result.msg, "vault_key": result.key, "promoted": result.promoted}
+    out["pending"] = result.pending
+    if result.proof is not None:
+        out["proof"] = result.proof
+    if result.channel_online is not None:
+        out["channel_online"] = result.channel_online
+    if result.channel_online is False:
+        module.fail_json(
+            **{**out, "msg": f"{result.msg}: the recorder does not record the camera with the new password"}
+        )
+    module.exit_json(**out)
+
+
+if __name__ == "__main__":
+    main()
