@@ -10,13 +10,14 @@ TOWN ?= inventory/ngoc-lac
 # Debian packages: ffmpeg/ffprobe (simulated video and stream checks), Prometheus + promtool.
 APT_PACKAGES := ffmpeg prometheus
 
-.PHONY: help setup apt demo demo-down test lint unit golden schema bench clean
+.PHONY: help setup apt demo demo-down test lint unit golden dashboards schema bench clean
 
 help:
 	@echo "make demo   install what is needed, then run the main job on the simulated town"
 	@echo "make test   lint + every test layer (unit, simulator, third-party, end-to-end)"
 	@echo "make setup  only build .venv and install Debian packages (idempotent)"
 	@echo "make golden regenerate the pinned ansible-inventory output after a deliberate change"
+	@echo "make dashboards  regenerate the Grafana dashboards (templates/grafana/dashboards/)"
 	@echo "make bench  run the benchmarks (ratios measured side by side)"
 	@echo "make demo-down  stop the simulated town the demo left running"
 
@@ -72,11 +73,17 @@ test: lint
 golden: setup
 	$(BIN)/python tests/golden/regenerate.py
 
+dashboards: setup
+	$(BIN)/python -m camfleet.dashboards
+
 schema: setup
 	$(BIN)/camfleet schema -o schema/inventory.schema.json
 
 bench: setup
 	$(BIN)/python bench/inventory.py
+	$(BIN)/python bench/sim.py
+	$(BIN)/python bench/stream_probe.py
+	$(BIN)/python bench/playbooks.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -212,6 +212,8 @@ class TownView:
                 entry = target.entry
                 if prober is Prober.device and isinstance(entry, Camera | Recorder) and not _has_driver(entry):
                     continue
+                if isinstance(entry, Camera) and target.id not in snap.credentials:
+                    continue  # mounted but not provisioned yet: nothing to log in with, nothing to page about
                 labels = {"__param_target": target.id, "__param_module": name, **sd_labels(snap.fleet, target)}
                 groups.append({"targets": [target.id], "labels": labels})
         return groups

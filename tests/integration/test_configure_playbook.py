@@ -68,16 +68,17 @@ def test_audit_finds_hand_made_changes_and_apply_repairs_them(town: Town) -> Non
 
 def test_a_failing_camera_fails_alone_with_one_line(town: Town) -> None:
     cams = commissioned(town, "hikvision")
-    offline, locked, malformed = cams[1], cams[2], cams[3]
-    for cam, fault in ((offline, "offline"), (locked, "locked"), (malformed, "malformed")):
-        town.fault(cam, fault)
+    offline, locked, malformed, hung, slow = cams[1], cams[2], cams[3], cams[4], cams[5]
+    faults = ((offline, "offline"), (locked, "locked"), (malformed, "malformed"), (hung, "hang"), (slow, "slow"))
+    for cam, fault in faults:
+        town.fault(cam, fault, *(("--param", "delay_s=0.5") if fault == "slow" else ()))
     try:
-        run = playbook(town, "configure.yml")
+        run = playbook(town, "configure.yml", "-e", "camera_config_timeout=3")
     finally:
-        for cam, fault in ((offline, "offline"), (locked, "locked"), (malformed, "malformed")):
+        for cam, fault in faults:
             town.fault(cam, fault, "--clear")
     hosts = recap(run.stdout)
-    assert {h for h, r in hosts.items() if r["failed"]} == {offline, locked, malformed}
+    assert {h for h, r in hosts.items() if r["failed"]} == {offline, locked, malformed, hung}  # slow but in time: fine
     assert sum(1 for r in hosts.values() if r["failed"] == 0) >= 20
     failures = {
         cam: run.stdout.split(f"fatal: [{cam}]", 1)[1].split("\n\n", 1)[0] for cam in (offline, locked, malformed)
@@ -85,6 +86,7 @@ def test_a_failing_camera_fails_alone_with_one_line(town: Town) -> None:
     assert f"{offline}:" in failures[offline] and "Unreachable" in failures[offline]
     assert "AuthError" in failures[locked] or "LockedOut" in failures[locked]
     assert "MalformedReply" in failures[malformed]
+    assert "DeviceTimeout" in run.stdout.split(f"fatal: [{hung}]", 1)[1].split("\n\n", 1)[0]
     assert "Traceback" not in run.stdout
 
 
@@ -128,3 +130,41 @@ def test_recorders_recreate_a_deleted_channel_and_handle_a_replaced_disk(town: T
     assert "format disk 3" in formatted.stdout or recap(formatted.stdout)["nvr-02"]["changed"] == 1
     with town.http("nvr-02") as nvr:
         assert local(ElementTree.fromstring(nvr.get("/ISAPI/ContentMgmt/Storage/hdd").content), "status")[2] == "ok"
+
+
+def test_camera_facts_reads_identity_and_finds_no_mismatch(town: Town) -> None:
+    import json
+    import subprocess
+
+    from tests.conftest import BIN, ROOT, TOWN
+    from tests.integration.simtown import ansible_env
+
+    cam = commissioned(town, "dahua")[0]
+    args = (
+        f"town={TOWN} device={{{{ inventory_hostname }}}} host={{{{ ansible_host }}}} "
+        "username={{ vault_device_credentials[inventory_hostname].username }} "
+        "password={{ vault_device_credentials[inventory_hostname].password }}"
+    )
+    out = subprocess.run(
+        [
+            str(BIN / "ansible"),
+            cam,
+            "-m",
+            "camfleet.fleet.camera_facts",
+            "-a",
+            args,
+            "-e",
+            f"@{TOWN}/vault/secrets.yml",
+            "-o",
+        ],
+        cwd=ROOT,
+        env={**ansible_env(town), "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_STDOUT_CALLBACK": "json"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    result = json.loads(out.stdout.split(" => ", 1)[1])  # -o: "host | SUCCESS => {json}"
+    device = town.fleet.cameras[cam].device
+    assert device is not None
+    assert result["ansible_facts"]["camfleet_device"]["serial"] == device.serial and result["mismatches"] == []

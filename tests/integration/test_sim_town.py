@@ -248,7 +248,18 @@ def test_foreground_up_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     import signal
 
     proc = subprocess.Popen(
-        [str(BIN / "camfleet"), "sim", "up", str(TOWN), "--state", str(tmp_path), "--net", "103", "--prefill-days", "0"],
+        [
+            str(BIN / "camfleet"),
+            "sim",
+            "up",
+            str(TOWN),
+            "--state",
+            str(tmp_path),
+            "--net",
+            "103",
+            "--prefill-days",
+            "0",
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

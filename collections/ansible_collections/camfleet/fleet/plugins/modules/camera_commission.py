@@ -180,14 +180,13 @@ def main() -> None:
         module.fail_json(
             msg=f"{recorder.id} channel {slot.channel} ({camera.id}) is not online and recording; run the recorder step again"
         )
-    stream = f"{probe.codec} {probe.width}x{probe.height} {probe.fps_measured or 0:.1f} fps"
+    stream = f"{probe.codec} {probe.width}x{probe.height} {round(probe.fps_measured or 0)} fps"
     if module.check_mode:
         module.exit_json(changed=True, stream=stream)
     when = dt.datetime.now(ZoneInfo(fleet.town.timezone))
     folder = Path(p["report_dir"])
     os.makedirs(folder, exist_ok=True)
     snapshot = folder / f"{camera.id}.jpg"
-    snapshot.write_bytes(jpeg)
     checks = Checks(
         facts.model,
         facts.serial,
@@ -197,10 +196,26 @@ def main() -> None:
         snapshot,
     )
     record = folder / f"{camera.id}.md"
-    record.write_text(record_text(fleet, camera, checks, when), encoding="utf-8")
+    text = record_text(fleet, camera, checks, when)
+    # A re-run that finds the same camera in the same state keeps the first record (and its time).
+    same = record.is_file() and _without_time(record.read_text(encoding="utf-8")) == _without_time(text)
+    same = same and snapshot.is_file() and snapshot.read_bytes() == jpeg
+    if not same:
+        snapshot.write_bytes(jpeg)
+        record.write_text(text, encoding="utf-8")
     signed = bool(camera.sign and camera.sign.installed_on)
     updated = bool(p["update_inventory"] and signed and mark_commissioned(fleet, camera))
-    module.exit_json(changed=True, record=str(record), snapshot=str(snapshot), stream=stream, inventory_updated=updated)
+    module.exit_json(
+        changed=not same or updated,
+        record=str(record),
+        snapshot=str(snapshot),
+        stream=stream,
+        inventory_updated=updated,
+    )
+
+
+def _without_time(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.startswith("- Thời gian / Time:"))
 
 
 if __name__ == "__main__":
