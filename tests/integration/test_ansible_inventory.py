@@ -123,3 +123,24 @@ def test_ansible_doc_documents_the_plugin() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "keyed_groups" in out.stdout and "CAMFLEET_OVERLAY" in out.stdout
+
+
+def test_every_module_documents_itself() -> None:
+    """ansible-doc parses every module's DOCUMENTATION/EXAMPLES/RETURN (a colon in the wrong place breaks it)."""
+    modules = sorted(
+        p.stem for p in (ROOT / "collections/ansible_collections/camfleet/fleet/plugins/modules").glob("*.py")
+    )
+    out = subprocess.run(
+        [str(BIN / "ansible-doc"), "--json", *(f"camfleet.fleet.{m}" for m in modules)],
+        cwd=ROOT,
+        env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    docs = json.loads(out.stdout)
+    assert sorted(docs) == [f"camfleet.fleet.{m}" for m in modules] and len(modules) >= 10
+    for name, doc in docs.items():
+        assert doc["doc"]["options"] and doc["examples"] and doc["return"], name
+        assert "town" in doc["doc"]["options"] or name.endswith("link_router"), name

@@ -15,34 +15,8 @@ description:
   - Reads only; never changes the device.
 version_added: 0.1.0
 author: camfleet contributors
-options:
-  town:
-    description: Town inventory folder.
-    type: path
-    required: true
-  device:
-    description: Camera or recorder id.
-    type: str
-    required: true
-  host:
-    description: Address to reach the device at.
-    type: str
-    required: true
-  port:
-    description: HTTP port (default the inventory's).
-    type: int
-  username:
-    description: Login.
-    type: str
-    required: true
-  password:
-    description: Password.
-    type: str
-    required: true
-  timeout:
-    description: Seconds per HTTP request.
-    type: float
-    default: 10
+extends_documentation_fragment:
+  - camfleet.fleet.device
 notes:
   - Supports check mode (it only reads).
 """

@@ -15,34 +15,9 @@ description:
   - The file is written only when its content changed, so a second run the same day reports no change.
 version_added: 0.1.0
 author: camfleet contributors
+extends_documentation_fragment:
+  - camfleet.fleet.device
 options:
-  town:
-    description: Town inventory folder.
-    type: path
-    required: true
-  device:
-    description: Device id in the inventory.
-    type: str
-    required: true
-  host:
-    description: Address to reach the device at.
-    type: str
-    required: true
-  port:
-    description: HTTP port (cameras, recorders) or SSH port (link routers); default the inventory's.
-    type: int
-  username:
-    description: Login.
-    type: str
-    required: true
-  password:
-    description: Password.
-    type: str
-    required: true
-  timeout:
-    description: Seconds per request.
-    type: float
-    default: 10
   dest:
     description: Folder to write the backup into (created if missing).
     type: path

@@ -14,33 +14,12 @@ description:
   - Reports every disk's status, capacity and free space, and fails when a disk has failed, so the technician
     learns it from the run.
   - Formats a disk only when told which slot (C(format_disk)), and only if that disk is new or unformatted
-    (C(force) formats a disk that holds footage: its recordings are lost).
+    (C(force) formats a disk that holds footage, and its recordings are lost).
 version_added: 0.1.0
 author: camfleet contributors
+extends_documentation_fragment:
+  - camfleet.fleet.device
 options:
-  town:
-    description: Town inventory folder.
-    type: path
-    required: true
-  device:
-    description: Recorder id.
-    type: str
-    required: true
-  host:
-    description: Address to reach the recorder at.
-    type: str
-    required: true
-  port:
-    description: HTTP port (default the inventory's).
-    type: int
-  username:
-    description: Recorder login.
-    type: str
-    required: true
-  password:
-    description: Recorder password.
-    type: str
-    required: true
   channels:
     description: Channels to have - camera id to C(address), C(port) (where the recorder reaches the camera).
     type: dict
@@ -60,10 +39,6 @@ options:
     description: Format C(format_disk) even if it is in use (its footage is lost).
     type: bool
     default: false
-  timeout:
-    description: Seconds per HTTP request.
-    type: float
-    default: 10
 notes:
   - Supports check mode and diff mode.
 """
