@@ -49,12 +49,18 @@ demo: setup
 	$(DEMO_ENV) $(BIN)/ansible-playbook -i $(DEMO_TOWN)/town.camfleet.yml playbooks/provision.yml -l status_installed \
 		-e provision_report_dir=$(CURDIR)/.state/demo/commissioning
 	$(DEMO_ENV) $(BIN)/ansible-playbook -i $(DEMO_TOWN)/town.camfleet.yml playbooks/configure.yml --check
+	$(BIN)/ansible-playbook -i $(DEMO_TOWN)/town.camfleet.yml playbooks/monitoring.yml \
+		-e monitoring_etc_dir=$(CURDIR)/.state/monitoring/etc -e monitoring_camfleet_dir=$(CURDIR) \
+		-e monitoring_sim_overlay=$(CURDIR)/$(SIM_STATE)/overlay.yml
+	DEMO_TOWN=$(DEMO_TOWN) scripts/demo-monitoring start
 	$(BIN)/camfleet sim status --state $(SIM_STATE) | head -3
 	-$(DEMO_ENV) $(BIN)/camfleet status $(DEMO_TOWN)
 	@echo "The simulated town keeps running: CAMFLEET_OVERLAY=$(SIM_STATE)/overlay.yml with"
-	@echo "-i $(DEMO_TOWN)/town.camfleet.yml points Ansible at it; 'make demo-down' stops it."
+	@echo "-i $(DEMO_TOWN)/town.camfleet.yml points Ansible at it; the exporter and Prometheus run on"
+	@echo "127.0.0.1:9830 and :9090. 'make demo-down' stops them all."
 
 demo-down: setup
+	-scripts/demo-monitoring stop
 	-$(BIN)/camfleet sim down --state $(SIM_STATE)
 
 lint: setup
