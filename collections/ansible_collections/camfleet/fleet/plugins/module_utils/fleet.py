@@ -55,6 +55,15 @@ DEVICE_ARGS: dict[str, dict[str, Any]] = {
 }
 
 
+#: Login options of the camera's recorder, for modules that check or set its channel.
+RECORDER_ARGS: dict[str, dict[str, Any]] = {
+    "recorder_host": {"type": "str", "required": True},
+    "recorder_port": {"type": "int"},
+    "recorder_username": {"type": "str", "required": True},
+    "recorder_password": {"type": "str", "required": True, "no_log": True},
+}
+
+
 def device_entry(module: Any, fleet: Fleet, device: str) -> Any:
     """The camera or recorder ``device`` of the inventory, or a clean failure."""
     entry = fleet.cameras.get(device) or fleet.recorders.get(device)

@@ -17,6 +17,8 @@ description:
     otherwise the record says what is left to do.
 version_added: 0.1.0
 author: camfleet contributors
+extends_documentation_fragment:
+  - camfleet.fleet.recorder
 options:
   town:
     description: Town inventory folder.
@@ -42,21 +44,6 @@ options:
     required: true
   password:
     description: Camera password.
-    type: str
-    required: true
-  recorder_host:
-    description: Address to reach the recorder at.
-    type: str
-    required: true
-  recorder_port:
-    description: Recorder HTTP port (default the inventory's).
-    type: int
-  recorder_username:
-    description: Recorder login.
-    type: str
-    required: true
-  recorder_password:
-    description: Recorder password.
     type: str
     required: true
   report_dir:
@@ -116,6 +103,7 @@ from zoneinfo import ZoneInfo
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
+    RECORDER_ARGS,
     connect_with,
     device_entry,
     fail_device,
@@ -142,10 +130,7 @@ def main() -> None:
             "rtsp_port": {"type": "int"},
             "username": {"type": "str", "required": True},
             "password": secret,
-            "recorder_host": {"type": "str", "required": True},
-            "recorder_port": {"type": "int"},
-            "recorder_username": {"type": "str", "required": True},
-            "recorder_password": secret,
+            **RECORDER_ARGS,
             "report_dir": {"type": "path", "required": True},
             "update_inventory": {"type": "bool", "default": True},
             "timeout": {"type": "float", "default": 10.0},

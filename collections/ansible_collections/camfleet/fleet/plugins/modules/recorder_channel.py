@@ -15,6 +15,8 @@ description:
   - With C(wait) above zero it then waits until the recorder reports the channel online and recording.
 version_added: 0.1.0
 author: camfleet contributors
+extends_documentation_fragment:
+  - camfleet.fleet.recorder
 options:
   town:
     description: Town inventory folder.
@@ -37,21 +39,6 @@ options:
     required: true
   password:
     description: Camera administrator password.
-    type: str
-    required: true
-  recorder_host:
-    description: Address to reach the recorder at.
-    type: str
-    required: true
-  recorder_port:
-    description: Recorder HTTP port (default the inventory's).
-    type: int
-  recorder_username:
-    description: Recorder administrator login.
-    type: str
-    required: true
-  recorder_password:
-    description: Recorder administrator password.
     type: str
     required: true
   pull_username:
@@ -119,6 +106,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
+    RECORDER_ARGS,
     connect_with,
     device_entry,
     fail_device,
@@ -140,10 +128,7 @@ def main() -> None:
             "port": {"type": "int"},
             "username": {"type": "str", "required": True},
             "password": secret,
-            "recorder_host": {"type": "str", "required": True},
-            "recorder_port": {"type": "int"},
-            "recorder_username": {"type": "str", "required": True},
-            "recorder_password": secret,
+            **RECORDER_ARGS,
             "pull_username": {"type": "str", "required": True},
             "pull_password": secret,
             "wait": {"type": "float", "default": 0.0},
