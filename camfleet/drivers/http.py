@@ -88,13 +88,16 @@ class DeviceSession:
         self._client = self._new_client(password)
 
     def _new_client(self, password: str) -> httpx.Client:
+        # Over plain http nothing is verified; not building a TLS context saves loading the CA
+        # bundle (≈40 ms of CPU per device, the largest cost of a one-device Ansible task).
+        plain = self.base_url.startswith("http://")
         return httpx.Client(
             base_url=self.base_url,
             auth=OneTryDigestAuth(self.username, password),
             timeout=httpx.Timeout(self.timeout),
             follow_redirects=False,
             trust_env=False,
-            verify=self.verify,
+            verify=False if plain else self.verify,
             event_hooks={"request": [self._count]},
         )
 

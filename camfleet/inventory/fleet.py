@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -53,6 +54,16 @@ class Fleet:
     cameras: dict[str, Camera] = field(default_factory=dict)
     origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+
+    def copy(self) -> Fleet:
+        """A fleet whose device tables can be changed (the address overlay) without touching this one."""
+        return dataclasses.replace(
+            self,
+            cameras=dict(self.cameras),
+            recorders=dict(self.recorders),
+            link_routers=dict(self.link_routers),
+            files=list(self.files),
+        )
 
     def origin(self, section: str, item_id: str) -> Origin:
         return self.origins[(section, item_id)]

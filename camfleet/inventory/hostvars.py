@@ -33,10 +33,14 @@ def group_name(prefix: str, value: str) -> str:
 
 
 def fleet_hosts(
-    folder: Path | str, *, overlay: Path | str | None = None, include_retired: bool = False
+    folder: Path | str, *, overlay: Path | str | None = None, include_retired: bool = False, reuse: bool = False
 ) -> list[dict[str, Any]]:
-    """Load a town (plus the overlay, if any) and describe every host as name, groups and vars."""
-    return hosts_of(load(folder, overlay=overlay).fleet, include_retired=include_retired)
+    """Load a town (plus the overlay, if any) and describe every host as name, groups and vars.
+
+    ``reuse``: see :func:`camfleet.inventory.load` (the inventory plugin shares its town with the
+    modules that run in Ansible's forked workers).
+    """
+    return hosts_of(load(folder, overlay=overlay, reuse=reuse).fleet, include_retired=include_retired)
 
 
 def hosts_of(fleet: Fleet, *, include_retired: bool = False) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ import contextlib
 import datetime as dt
 import difflib
 import gc
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,19 +129,59 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load(folder: Path | str, *, overlay: Path | str | Literal[False] | None = None) -> LoadResult:
+def load(folder: Path | str, *, overlay: Path | str | Literal[False] | None = None, reuse: bool = False) -> LoadResult:
     """Load and validate a town folder; raise :class:`InventoryError` listing every error.
 
     ``overlay`` swaps in the simulator's loopback addresses after validation: a path, or by
     default ``$CAMFLEET_OVERLAY`` when it is set; ``False`` never applies one.
+
+    ``reuse=True`` hands back the town this process (or the process it was forked from) already
+    validated, as long as no file of the folder changed (path, size, mtime, inode): Ansible's
+    inventory plugin loads the town once in ``ansible-playbook`` and every forked worker that runs
+    a camfleet module finds it there. The shared fleet must not be modified; the overlay is applied
+    to a copy.
     """
     from camfleet.inventory.overlay import apply_overlay, overlay_path
 
-    with _collector_paused():
-        result = _load(Path(folder).resolve())
+    path = Path(folder).resolve()
+    if reuse:
+        result = _shared(path)
+    else:
+        with _collector_paused():
+            result = _load(path)
     chosen = overlay_path(overlay) if overlay is not False else None
     if chosen is not None:
+        if reuse:
+            result = LoadResult(result.fleet.copy(), result.warnings)
         apply_overlay(result.fleet, chosen)
+    return result
+
+
+#: Towns validated by this process, for ``load(reuse=True)``: folder → (file signature, result).
+_SHARED: dict[Path, tuple[tuple[tuple[str, int, int, int], ...], LoadResult]] = {}
+
+
+def _signature(folder: Path) -> tuple[tuple[str, int, int, int], ...]:
+    """Every file under the folder with its size, mtime and inode: any edit changes it."""
+    found = []
+    for path in folder.rglob("*"):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            found.append((str(path), st.st_size, st.st_mtime_ns, st.st_ino))
+    return tuple(sorted(found))
+
+
+def _shared(folder: Path) -> LoadResult:
+    signature = _signature(folder)
+    held = _SHARED.get(folder)
+    if held is not None and held[0] == signature:
+        return held[1]
+    with _collector_paused():
+        result = _load(folder)
+    _SHARED[folder] = (signature, result)
     return result
 
 

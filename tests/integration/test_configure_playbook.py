@@ -66,14 +66,41 @@ def test_audit_finds_hand_made_changes_and_apply_repairs_them(town: Town) -> Non
     assert all(r["changed"] == 0 for r in recap(again.stdout).values())
 
 
-def test_a_failing_camera_fails_alone_with_one_line(town: Town) -> None:
+#: camfleet modules normally run inside Ansible's worker (plugins/plugin_utils/inprocess.py); this
+#: turns that off, so a test can prove the module launched as its own process behaves the same.
+AS_PROCESS = {"CAMFLEET_INPROCESS": "0"}
+
+
+def test_module_launched_as_a_process_reports_what_in_process_does(town: Town) -> None:
+    hik = commissioned(town, "hikvision")[6]
+    with town.http(hik) as client:  # a technician renames the camera in the web UI
+        doc = client.get("/ISAPI/System/deviceInfo").text
+        renamed = re.sub(r"<deviceName>[^<]*</deviceName>", "<deviceName>IPCAMERA</deviceName>", doc)
+        assert client.put("/ISAPI/System/deviceInfo", content=renamed).status_code == 200
+    try:
+        runs = [
+            playbook(town, "configure.yml", "--check", "--diff", "-l", "cameras", env=env) for env in ({}, AS_PROCESS)
+        ]
+    finally:
+        with town.http(hik) as client:
+            assert client.put("/ISAPI/System/deviceInfo", content=doc).status_code == 200
+    for run in runs:
+        assert run.returncode == 0, run.stdout[-3000:]
+        assert {h for h, r in recap(run.stdout).items() if r["changed"]} == {hik}
+    summaries = [re.findall(rf"{hik}: .*", run.stdout) for run in runs]
+    assert summaries[0] and summaries[0] == summaries[1]
+    assert "device_name: ''IPCAMERA'' -> ''" in summaries[0][0]
+
+
+@pytest.mark.parametrize("env", [{}, AS_PROCESS], ids=["in-process", "as-process"])
+def test_a_failing_camera_fails_alone_with_one_line(town: Town, env: dict[str, str]) -> None:
     cams = commissioned(town, "hikvision")
     offline, locked, malformed, hung, slow = cams[1], cams[2], cams[3], cams[4], cams[5]
     faults = ((offline, "offline"), (locked, "locked"), (malformed, "malformed"), (hung, "hang"), (slow, "slow"))
     for cam, fault in faults:
         town.fault(cam, fault, *(("--param", "delay_s=0.5") if fault == "slow" else ()))
     try:
-        run = playbook(town, "configure.yml", "-e", "camera_config_timeout=3")
+        run = playbook(town, "configure.yml", "-e", "camera_config_timeout=3", env=env)
     finally:
         for cam, fault in faults:
             town.fault(cam, fault, "--clear")

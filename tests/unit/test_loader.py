@@ -112,3 +112,27 @@ def test_demo_vault_password_opens_the_vault() -> None:
     text = vault.decrypt((TOWN / "vault" / "secrets.yml").read_bytes()).decode()
     assert "vault_device_credentials" in text
     assert os.environ.get("CAMFLEET_OVERLAY") is None
+
+
+def test_a_reused_town_is_shared_until_a_file_changes_and_the_overlay_never_touches_it(
+    town_copy: Path, tmp_path: Path
+) -> None:
+    first = load(town_copy, overlay=False, reuse=True).fleet
+    assert load(town_copy, overlay=False, reuse=True).fleet is first  # what Ansible's workers find
+    real_address = first.cameras["cam-01-t01"].network.address
+
+    overlay = tmp_path / "overlay.yml"
+    overlay.write_text(
+        "town: ngoc-lac\ndevices:\n  cam-01-t01: {address: 127.10.1.2, http_port: 8080}\n", encoding="utf-8"
+    )
+    simulated = load(town_copy, overlay=overlay, reuse=True).fleet
+    assert simulated.cameras["cam-01-t01"].network.address == "127.10.1.2"
+    assert first.cameras["cam-01-t01"].network.address == real_address
+    assert load(town_copy, overlay=False, reuse=True).fleet.cameras["cam-01-t01"].network.address == real_address
+
+    site = town_copy / "sites" / "kp-03.yml"
+    site.write_text(
+        site.read_text(encoding="utf-8").replace("Khu phố Trần Phú", "Khu phố Trần Phú Mới"), encoding="utf-8"
+    )
+    changed = load(town_copy, overlay=False, reuse=True).fleet
+    assert changed is not first and changed.sites["kp-03"].name == "Khu phố Trần Phú Mới"

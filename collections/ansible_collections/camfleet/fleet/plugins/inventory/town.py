@@ -60,6 +60,7 @@ groups:
 """
 
 import os
+import sys
 from typing import Any
 
 from ansible.errors import AnsibleParserError
@@ -67,6 +68,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.template import trust_as_template
 
 try:
+    from camfleet.drivers import preload
     from camfleet.inventory import InventoryError
     from camfleet.inventory.hostvars import fleet_hosts
 
@@ -92,6 +94,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         town = os.path.normpath(os.path.join(here, os.path.expanduser(self.get_option("town"))))
         hosts = self._hosts(town, path, cache)
         self._populate(hosts)
+        if os.path.basename(sys.argv[0]) == "ansible-playbook":
+            # Workers are forks of this process: import the drivers once here, not once per host-task.
+            preload()
 
     def _hosts(self, town: str, path: str, cache: bool) -> list[dict[str, Any]]:
         """Hosts from the cache when allowed and fresh, else from the loader."""
@@ -101,7 +106,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if use_cache and key in self._cache:
             return self._cache[key]  # type: ignore[no-any-return]
         try:
-            hosts = fleet_hosts(town, overlay=overlay, include_retired=self.get_option("include_retired"))
+            hosts = fleet_hosts(town, overlay=overlay, include_retired=self.get_option("include_retired"), reuse=True)
         except InventoryError as exc:
             raise AnsibleParserError(f"camfleet inventory {town} is invalid:\n{exc.args[0]}") from None
         except (OSError, ValueError) as exc:

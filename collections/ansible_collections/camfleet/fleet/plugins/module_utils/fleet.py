@@ -32,9 +32,11 @@ def load_town(module: Any, town: str) -> Fleet:
 
     Never with the simulator's address overlay: what a module renders (subnets, leases, peers) is
     the town's real configuration; where to reach a device comes from the task's ``host``/``port``.
+    Run in Ansible's worker (the in-process action plugins), this is the town the inventory plugin
+    already validated in ``ansible-playbook``, unless a file changed since.
     """
     try:
-        return load(town, overlay=False).fleet
+        return load(town, overlay=False, reuse=True).fleet
     except InventoryError as exc:
         errors = [str(p) for p in exc.problems if p.severity == "error"]
         more = f" (+{len(errors) - MAX_PROBLEMS} more; run camfleet validate)" if len(errors) > MAX_PROBLEMS else ""

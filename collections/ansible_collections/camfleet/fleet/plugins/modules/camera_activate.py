@@ -76,6 +76,7 @@ activated:
 """
 
 import os
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
@@ -93,19 +94,22 @@ except ImportError:  # reported by require_camfleet()
     pass
 
 
-def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "town": {"type": "path", "required": True},
-            "device": {"type": "str", "required": True},
-            "host": {"type": "str", "required": True},
-            "port": {"type": "int"},
-            "username": {"type": "str", "default": "admin"},
-            "vault_password_file": {"type": "path", "required": True, "no_log": False},
-            "timeout": {"type": "float", "default": 10.0},
-        },
-        supports_check_mode=True,
-    )
+SPEC: dict[str, Any] = dict(
+    argument_spec={
+        "town": {"type": "path", "required": True},
+        "device": {"type": "str", "required": True},
+        "host": {"type": "str", "required": True},
+        "port": {"type": "int"},
+        "username": {"type": "str", "default": "admin"},
+        "vault_password_file": {"type": "path", "required": True, "no_log": False},
+        "timeout": {"type": "float", "default": 10.0},
+    },
+    supports_check_mode=True,
+)
+
+
+def run_module(module: Any) -> None:
+    """The module's work, for ``main()`` and for the in-process action plugin."""
     require_camfleet(module)
     p = module.params
     fleet = load_town(module, p["town"])
@@ -139,6 +143,10 @@ def main() -> None:
     except DriverError as err:
         fail_device(module, err)
     module.exit_json(changed=True, activated=True, username=held["username"], password=held["password"])
+
+
+def main() -> None:
+    run_module(AnsibleModule(**SPEC))
 
 
 if __name__ == "__main__":

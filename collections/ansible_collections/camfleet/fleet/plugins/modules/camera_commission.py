@@ -99,6 +99,7 @@ import asyncio
 import datetime as dt
 import os
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ansible.module_utils.basic import AnsibleModule
@@ -119,24 +120,27 @@ except ImportError:  # reported by require_camfleet()
     pass
 
 
-def main() -> None:
-    secret = {"type": "str", "required": True, "no_log": True}
-    module = AnsibleModule(
-        argument_spec={
-            "town": {"type": "path", "required": True},
-            "device": {"type": "str", "required": True},
-            "host": {"type": "str", "required": True},
-            "port": {"type": "int"},
-            "rtsp_port": {"type": "int"},
-            "username": {"type": "str", "required": True},
-            "password": secret,
-            **RECORDER_ARGS,
-            "report_dir": {"type": "path", "required": True},
-            "update_inventory": {"type": "bool", "default": True},
-            "timeout": {"type": "float", "default": 10.0},
-        },
-        supports_check_mode=True,
-    )
+SECRET = {"type": "str", "required": True, "no_log": True}
+SPEC: dict[str, Any] = dict(
+    argument_spec={
+        "town": {"type": "path", "required": True},
+        "device": {"type": "str", "required": True},
+        "host": {"type": "str", "required": True},
+        "port": {"type": "int"},
+        "rtsp_port": {"type": "int"},
+        "username": {"type": "str", "required": True},
+        "password": SECRET,
+        **RECORDER_ARGS,
+        "report_dir": {"type": "path", "required": True},
+        "update_inventory": {"type": "bool", "default": True},
+        "timeout": {"type": "float", "default": 10.0},
+    },
+    supports_check_mode=True,
+)
+
+
+def run_module(module: Any) -> None:
+    """The module's work, for ``main()`` and for the in-process action plugin."""
     require_camfleet(module)
     p = module.params
     fleet = load_town(module, p["town"])
@@ -201,6 +205,10 @@ def main() -> None:
 
 def _without_time(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.startswith("- Thời gian / Time:"))
+
+
+def main() -> None:
+    run_module(AnsibleModule(**SPEC))
 
 
 if __name__ == "__main__":

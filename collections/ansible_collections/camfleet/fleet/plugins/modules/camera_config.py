@@ -46,6 +46,8 @@ reboot_required:
   type: bool
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
     DEVICE_ARGS,
@@ -63,8 +65,11 @@ except ImportError:  # reported by require_camfleet()
     pass
 
 
-def main() -> None:
-    module = AnsibleModule(argument_spec=DEVICE_ARGS, supports_check_mode=True)
+SPEC: dict[str, Any] = dict(argument_spec=DEVICE_ARGS, supports_check_mode=True)
+
+
+def run_module(module: Any) -> None:
+    """The module's work, for ``main()`` and for the in-process action plugin."""
     require_camfleet(module)
     fleet = load_town(module, module.params["town"])
     camera = device_entry(module, fleet, module.params["device"])
@@ -83,6 +88,10 @@ def main() -> None:
     if module._diff and change.changed:
         result["diff"] = {"before": change.before, "after": change.after}
     module.exit_json(**result)
+
+
+def main() -> None:
+    run_module(AnsibleModule(**SPEC))
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ mismatches:
 """
 
 import contextlib
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
@@ -59,8 +60,11 @@ with contextlib.suppress(ImportError):  # reported by require_camfleet()
     from camfleet.drivers.errors import DriverError
 
 
-def main() -> None:
-    module = AnsibleModule(argument_spec=DEVICE_ARGS, supports_check_mode=True)
+SPEC: dict[str, Any] = dict(argument_spec=DEVICE_ARGS, supports_check_mode=True)
+
+
+def run_module(module: Any) -> None:
+    """The module's work, for ``main()`` and for the in-process action plugin."""
     require_camfleet(module)
     fleet = load_town(module, module.params["town"])
     entry = device_entry(module, fleet, module.params["device"])
@@ -79,6 +83,10 @@ def main() -> None:
         k: getattr(facts, k) for k in ("vendor", "model", "serial", "mac", "firmware", "device_name", "activated")
     }
     module.exit_json(changed=False, ansible_facts={"camfleet_device": device}, mismatches=mismatches)
+
+
+def main() -> None:
+    run_module(AnsibleModule(**SPEC))
 
 
 if __name__ == "__main__":

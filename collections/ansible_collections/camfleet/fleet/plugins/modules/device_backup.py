@@ -56,6 +56,7 @@ import hashlib
 import os
 import re
 import tempfile
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
@@ -93,10 +94,13 @@ def export(module: AnsibleModule, fleet: object) -> tuple[bytes, str]:
         return driver.config_export(), "bin"
 
 
-def main() -> None:
-    module = AnsibleModule(
-        argument_spec={**DEVICE_ARGS, "dest": {"type": "path", "required": True}}, supports_check_mode=True
-    )
+SPEC: dict[str, Any] = dict(
+    argument_spec={**DEVICE_ARGS, "dest": {"type": "path", "required": True}}, supports_check_mode=True
+)
+
+
+def run_module(module: Any) -> None:
+    """The module's work, for ``main()`` and for the in-process action plugin."""
     require_camfleet(module)
     p = module.params
     fleet = load_town(module, p["town"])
@@ -119,6 +123,10 @@ def main() -> None:
         os.chmod(tmp, 0o600)  # exports may hold device settings worth keeping private
         os.replace(tmp, path)
     module.exit_json(changed=changed, path=path, size=len(content), sha256=digest)
+
+
+def main() -> None:
+    run_module(AnsibleModule(**SPEC))
 
 
 if __name__ == "__main__":

@@ -156,6 +156,8 @@ health:
   type: dict
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
     DEVICE_ARGS,
@@ -219,12 +221,15 @@ def gate_for(module, entry, vendor):
     return gate
 
 
-def main() -> None:
-    module = AnsibleModule(
-        argument_spec=ARGS,
-        required_together=[("recorder_host", "recorder_username", "recorder_password", "recorder_channel")],
-        supports_check_mode=True,
-    )
+SPEC: dict[str, Any] = dict(
+    argument_spec=ARGS,
+    required_together=[("recorder_host", "recorder_username", "recorder_password", "recorder_channel")],
+    supports_check_mode=True,
+)
+
+
+def run_module(module: Any) -> None:
+    """The module's work, for ``main()`` and for the in-process action plugin."""
     require_camfleet(module)
     p = module.params
     fleet = load_town(module, p["town"])
@@ -301,6 +306,10 @@ def main() -> None:
         msg=f"{entry.id}: {status.current} -> {health.build}, healthy (flash {' '.join(f'{s}%' for s in log.samples[-4:])})",
         **result,
     )
+
+
+def main() -> None:
+    run_module(AnsibleModule(**SPEC))
 
 
 if __name__ == "__main__":

@@ -128,6 +128,8 @@ channel_online:
   type: bool
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
     device_entry,
@@ -170,12 +172,15 @@ def connector(cls, device_id, host, port, timeout):
     return lambda username, password: cls(device_id, host, port, username, password, timeout=timeout)
 
 
-def main() -> None:
-    module = AnsibleModule(
-        argument_spec=ARGS,
-        required_if=[("account", "channel", ("recorder_host",))],
-        supports_check_mode=True,
-    )
+SPEC: dict[str, Any] = dict(
+    argument_spec=ARGS,
+    required_if=[("account", "channel", ("recorder_host",))],
+    supports_check_mode=True,
+)
+
+
+def run_module(module: Any) -> None:
+    """The module's work, for ``main()`` and for the in-process action plugin."""
     require_camfleet(module)
     p = module.params
     fleet = load_town(module, p["town"])
@@ -225,6 +230,10 @@ def main() -> None:
             **{**out, "msg": f"{result.msg}: the recorder does not record the camera with the new password"}
         )
     module.exit_json(**out)
+
+
+def main() -> None:
+    run_module(AnsibleModule(**SPEC))
 
 
 if __name__ == "__main__":

@@ -89,6 +89,8 @@ cameras_behind:
   elements: str
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
     fail_device,
@@ -104,20 +106,23 @@ except ImportError:  # reported by require_camfleet()
     pass
 
 
-def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "town": {"type": "path", "required": True},
-            "router": {"type": "str", "required": True},
-            "host": {"type": "str", "required": True},
-            "port": {"type": "int", "default": 22},
-            "username": {"type": "str", "required": True},
-            "password": {"type": "str", "required": True, "no_log": True},
-            "wireguard_keys": {"type": "dict", "required": True, "no_log": True},
-            "timeout": {"type": "float", "default": 10.0},
-        },
-        supports_check_mode=True,
-    )
+SPEC: dict[str, Any] = dict(
+    argument_spec={
+        "town": {"type": "path", "required": True},
+        "router": {"type": "str", "required": True},
+        "host": {"type": "str", "required": True},
+        "port": {"type": "int", "default": 22},
+        "username": {"type": "str", "required": True},
+        "password": {"type": "str", "required": True, "no_log": True},
+        "wireguard_keys": {"type": "dict", "required": True, "no_log": True},
+        "timeout": {"type": "float", "default": 10.0},
+    },
+    supports_check_mode=True,
+)
+
+
+def run_module(module: Any) -> None:
+    """The module's work, for ``main()`` and for the in-process action plugin."""
     require_camfleet(module)
     p = module.params
     fleet = load_town(module, p["town"])
@@ -151,6 +156,10 @@ def main() -> None:
     if module._diff and change.diff_lines:
         result["diff"] = {"prepared": "\n".join(change.diff_lines) + "\n"}
     module.exit_json(**result)
+
+
+def main() -> None:
+    run_module(AnsibleModule(**SPEC))
 
 
 if __name__ == "__main__":

@@ -103,6 +103,7 @@ steps:
 
 import contextlib
 import time
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
@@ -118,24 +119,27 @@ with contextlib.suppress(ImportError):  # reported by require_camfleet()
     from camfleet.drivers.errors import DriverError
 
 
-def main() -> None:
-    secret = {"type": "str", "required": True, "no_log": True}
-    module = AnsibleModule(
-        argument_spec={
-            "town": {"type": "path", "required": True},
-            "device": {"type": "str", "required": True},
-            "host": {"type": "str", "required": True},
-            "port": {"type": "int"},
-            "username": {"type": "str", "required": True},
-            "password": secret,
-            **RECORDER_ARGS,
-            "pull_username": {"type": "str", "required": True},
-            "pull_password": secret,
-            "wait": {"type": "float", "default": 0.0},
-            "timeout": {"type": "float", "default": 10.0},
-        },
-        supports_check_mode=True,
-    )
+SECRET = {"type": "str", "required": True, "no_log": True}
+SPEC: dict[str, Any] = dict(
+    argument_spec={
+        "town": {"type": "path", "required": True},
+        "device": {"type": "str", "required": True},
+        "host": {"type": "str", "required": True},
+        "port": {"type": "int"},
+        "username": {"type": "str", "required": True},
+        "password": SECRET,
+        **RECORDER_ARGS,
+        "pull_username": {"type": "str", "required": True},
+        "pull_password": SECRET,
+        "wait": {"type": "float", "default": 0.0},
+        "timeout": {"type": "float", "default": 10.0},
+    },
+    supports_check_mode=True,
+)
+
+
+def run_module(module: Any) -> None:
+    """The module's work, for ``main()`` and for the in-process action plugin."""
     require_camfleet(module)
     p = module.params
     fleet = load_town(module, p["town"])
@@ -201,6 +205,10 @@ def main() -> None:
         online=bool(status and status.online),
         recording=bool(status and status.recording),
     )
+
+
+def main() -> None:
+    run_module(AnsibleModule(**SPEC))
 
 
 if __name__ == "__main__":

@@ -70,6 +70,7 @@ disks:
 """
 
 import contextlib
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
@@ -85,18 +86,21 @@ with contextlib.suppress(ImportError):  # reported by require_camfleet()
     from camfleet.drivers.errors import DriverError
 
 
-def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            **DEVICE_ARGS,
-            "channels": {"type": "dict", "default": {}},
-            "pull_username": {"type": "str", "required": True},
-            "pull_password": {"type": "str", "required": True, "no_log": True},
-            "format_disk": {"type": "int"},
-            "force": {"type": "bool", "default": False},
-        },
-        supports_check_mode=True,
-    )
+SPEC: dict[str, Any] = dict(
+    argument_spec={
+        **DEVICE_ARGS,
+        "channels": {"type": "dict", "default": {}},
+        "pull_username": {"type": "str", "required": True},
+        "pull_password": {"type": "str", "required": True, "no_log": True},
+        "format_disk": {"type": "int"},
+        "force": {"type": "bool", "default": False},
+    },
+    supports_check_mode=True,
+)
+
+
+def run_module(module: Any) -> None:
+    """The module's work, for ``main()`` and for the in-process action plugin."""
     require_camfleet(module)
     p = module.params
     fleet = load_town(module, p["town"])
@@ -171,6 +175,10 @@ def main() -> None:
     if module._diff and steps:
         result["diff"] = {"prepared": "\n".join(steps) + "\n"}
     module.exit_json(**result)
+
+
+def main() -> None:
+    run_module(AnsibleModule(**SPEC))
 
 
 if __name__ == "__main__":
