@@ -10,11 +10,12 @@ TOWN ?= inventory/ngoc-lac
 # Debian packages: ffmpeg/ffprobe (simulated video and stream checks), Prometheus + promtool.
 APT_PACKAGES := ffmpeg prometheus
 
-.PHONY: help setup apt demo demo-down test lint unit golden dashboards schema bench clean
+.PHONY: help setup apt demo demo-down test lint sanity unit golden dashboards schema bench clean
 
 help:
 	@echo "make demo   install what is needed, then run the main job on the simulated town"
 	@echo "make test   lint + every test layer (unit, simulator, third-party, end-to-end)"
+	@echo "make sanity ansible-test sanity on the Ansible collection (part of make test)"
 	@echo "make setup  only build .venv and install Debian packages (idempotent)"
 	@echo "make golden regenerate the pinned ansible-inventory output after a deliberate change"
 	@echo "make dashboards  regenerate the Grafana dashboards (templates/grafana/dashboards/)"
@@ -50,17 +51,19 @@ demo: setup
 		-e provision_report_dir=$(CURDIR)/.state/demo/commissioning
 	$(DEMO_ENV) $(BIN)/ansible-playbook -i $(DEMO_TOWN)/town.camfleet.yml playbooks/configure.yml --check
 	$(BIN)/ansible-playbook -i $(DEMO_TOWN)/town.camfleet.yml playbooks/monitoring.yml \
+		-e monitoring_service_manager=process -e monitoring_process_dir=$(CURDIR)/.state/monitoring \
 		-e monitoring_etc_dir=$(CURDIR)/.state/monitoring/etc -e monitoring_camfleet_dir=$(CURDIR) \
+		-e monitoring_vault_password_file=$(CURDIR)/$(DEMO_TOWN)/vault-password.DEMO-ONLY \
 		-e monitoring_sim_overlay=$(CURDIR)/$(SIM_STATE)/overlay.yml
-	DEMO_TOWN=$(DEMO_TOWN) scripts/demo-monitoring start
 	$(BIN)/camfleet sim status --state $(SIM_STATE) | head -3
 	-$(DEMO_ENV) $(BIN)/camfleet status $(DEMO_TOWN)
 	@echo "The simulated town keeps running: CAMFLEET_OVERLAY=$(SIM_STATE)/overlay.yml with"
 	@echo "-i $(DEMO_TOWN)/town.camfleet.yml points Ansible at it; the exporter and Prometheus run on"
-	@echo "127.0.0.1:9830 and :9090. 'make demo-down' stops them all."
+	@echo "127.0.0.1:9830 and :9090 (pids and logs in .state/monitoring). 'make demo-down' stops them all."
 
 demo-down: setup
-	-scripts/demo-monitoring stop
+	-$(BIN)/ansible-playbook playbooks/monitoring.yml -e monitoring_service_manager=process \
+		-e monitoring_state=stopped -e monitoring_process_dir=$(CURDIR)/.state/monitoring
 	-$(BIN)/camfleet sim down --state $(SIM_STATE)
 
 lint: setup
@@ -70,10 +73,32 @@ lint: setup
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint
 
+# ansible-test sanity on the collection (validate-modules, import, pylint, pep8, yamllint, ansible-doc, ...),
+# run in the collection's folder without Docker. Each test gets a venv of ansible-test's pinned
+# requirements, kept under .venv/ansible-test (ansible-test puts them in ~/.ansible/test, hence HOME) and
+# built from PyPI once, before the first run; ansible-test's own pip bootstrap download
+# (ci-files.testing.ansible.com) is replaced by the collection's tests/sanity/get_pip.py.
+COLLECTION := collections/ansible_collections/camfleet/fleet
+SANITY_HOME := $(CURDIR)/$(VENV)/ansible-test
+SANITY_STAMP := $(SANITY_HOME)/.primed
+# The pip that ansible-core 2.19's ansible-test bootstraps; should it change, its error names the file it wants.
+ANSIBLE_TEST_PIP := 24.2
+ANSIBLE_TEST = cd $(COLLECTION) && HOME=$(SANITY_HOME) $(CURDIR)/$(BIN)/ansible-test sanity --local --color no \
+	--python $$($(CURDIR)/$(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+
+$(SANITY_STAMP): $(STAMP) $(COLLECTION)/tests/sanity/get_pip.py
+	@mkdir -p $(SANITY_HOME)/.ansible/test/cache
+	cp $(COLLECTION)/tests/sanity/get_pip.py $(SANITY_HOME)/.ansible/test/cache/get_pip_$(subst .,_,$(ANSIBLE_TEST_PIP)).py
+	$(ANSIBLE_TEST) --prime-venvs
+	@touch $@
+
+sanity: setup $(SANITY_STAMP)
+	$(ANSIBLE_TEST)
+
 unit: setup
 	$(BIN)/pytest -q tests/unit
 
-test: lint
+test: lint sanity
 	$(BIN)/pytest -q
 
 golden: setup

@@ -15,8 +15,9 @@ Mappings (see :mod:`camfleet.drivers.desired`):
   a config name the firmware lacks counts as off.
 - masks ↔ ``VideoWidget[0].Covers[0..3]`` (``Rect`` on the 0..8191 grid, ``EncodeBlend`` on).
 
-Secrets: Dahua's CGI takes passwords in the query string (``modifyPassword``, ``addUser``, the
-simulator's ``devInit``); errors name the CGI and action, never the query.
+Secrets: Dahua's CGI takes passwords in the query string (``modifyPassword``, ``addUser``); errors
+name the CGI and action, never the query. A factory-fresh camera is initialised over the web
+wizard's encrypted JSON-RPC (:mod:`camfleet.drivers.dahua_init`).
 
 Reproduce by hand (a simulated camera on 127.77.0.20)::
 
@@ -26,19 +27,23 @@ Reproduce by hand (a simulated camera on 127.77.0.20)::
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import re
 import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+from camfleet.drivers import dahua_init
 from camfleet.drivers.base import ConfigurableCamera, DeviceClock, Facts, Progress, UpgradeStatus, User
 from camfleet.drivers.desired import DesiredConfig, Mask, ServiceSwitches, StreamSettings, label_offset, offset_label
 from camfleet.drivers.errors import (
     AuthError,
     DeviceError,
     DeviceTimeout,
+    DriverError,
     LockedOut,
     MalformedReply,
     NotActivated,
@@ -95,6 +100,7 @@ class DahuaCamera(ConfigurableCamera):
     max_ntp_servers: ClassVar[int] = 1
     flash_timeout_s: ClassVar[float] = 600.0
     progress_poll_s: ClassVar[float] = 0.25
+    _rpc_id: int = 0
 
     # ----------------------------------------------------------------- plumbing
 
@@ -138,13 +144,20 @@ class DahuaCamera(ConfigurableCamera):
         credentials, if they were sent.
         """
         text = (reason or "").lower()
-        if "not initialized" in text or "uninitiali" in text:
+        if "not initialized" in text or "uninitiali" in text or ("invalid authority" in text and self._factory_fresh()):
             return NotActivated(self.device_id, "device is not initialised; run activate() first", reason)
         if "locked" in text:
             error: AuthError = LockedOut(self.device_id, f"locked out after bad logins ({what})", reason)
         else:
             error = AuthError(self.device_id, f"login refused ({what})", reason or "Unauthorized")
         return self.session.refuse(error) if sent_credentials else error
+
+    def _factory_fresh(self) -> bool:
+        """Whether a 401 ``Invalid Authority!`` means "uninitialised" (every CGI says so then)."""
+        try:
+            return self.init_state() == dahua_init.FACTORY_FRESH
+        except DriverError:
+            return False
 
     def kv(self, body: str, what: str) -> dict[str, str]:
         """``key=value`` lines to a dict; a line without ``=`` means a truncated reply."""
@@ -197,18 +210,59 @@ class DahuaCamera(ConfigurableCamera):
             device_type="IPC",
         )
 
+    def rpc(self, method: str, params: Any = None, *, session: bool = False) -> dict[str, Any]:
+        """One anonymous JSON-RPC call to ``/OutsideCmd`` (the initialisation wizard's endpoint);
+        the reply's ``params``. A refusal raises DeviceError with the device's error message.
+        """
+        self._rpc_id += 1
+        body: dict[str, Any] = {"method": method, "params": params, "id": self._rpc_id}
+        if session:
+            body["session"] = 0
+        resp = self.session.request(
+            "POST", "/OutsideCmd", content=json.dumps(body), headers={"Content-Type": "application/json"}, auth=False
+        )
+        if resp.status_code == 404:
+            raise Unsupported(self.device_id, f"{method}: no /OutsideCmd on this firmware", http_status=404)
+        try:
+            reply = json.loads(resp.content)
+        except ValueError:
+            raise MalformedReply(self.device_id, f"{method}: reply is not JSON", resp.text[:80]) from None
+        if not isinstance(reply, dict):
+            raise MalformedReply(self.device_id, f"{method}: reply is not a JSON object", resp.text[:80])
+        if reply.get("result") is not True:
+            error = reply.get("error")
+            error = error if isinstance(error, dict) else {}
+            said = f"{error.get('code', '?')} {error.get('message', '')}".strip()
+            raise DeviceError(self.device_id, f"{method} refused", said, http_status=resp.status_code)
+        params_out = reply.get("params")
+        return params_out if isinstance(params_out, dict) else {}
+
+    def init_state(self) -> int:
+        """``DevInit.getStatus``'s ``Init``: 1 factory-fresh, 2 initialised."""
+        state = self.rpc("DevInit.getStatus").get("Init")
+        if not isinstance(state, int):
+            raise MalformedReply(self.device_id, "DevInit.getStatus: no Init number", str(state)[:80])
+        return state
+
     def activation_status(self) -> bool:
-        resp = self.session.request("GET", "/cgi-bin/magicBox.cgi?action=getDeviceType", auth=False)
-        reason = (_error_reason(resp.content.decode("utf-8", "replace")) or "").lower()
-        return not (resp.status_code == 401 and "not initiali" in reason)
+        return self.init_state() != dahua_init.FACTORY_FRESH
 
     def activate(self, password: str) -> bool:
-        """Initialise the admin account. The simulator's ``devInit.cgi?action=initAccount`` stands
-        in for the real devices' encrypted RPC2 initialisation (not implemented here).
+        """Initialise the admin account the way the web wizard does (:mod:`camfleet.drivers.dahua_init`):
+        licence, encrypted account, then P2P cloud off. False if the camera was initialised already.
         """
         if self.activation_status():
             return False
-        self.ok("devInit", "initAccount", {"user": self.username, "password": password}, auth=False)
+        pub = str(self.rpc("Security.getEncryptInfo").get("pub", ""))
+        try:
+            account = dahua_init.envelope({"name": self.username, "pwd": password, "CellPhone": "", "Mail": ""}, pub)
+            access = dahua_init.envelope({"NetAccess": 0, "UpgradeCheck": 2}, pub)
+        except ValueError as err:
+            raise MalformedReply(self.device_id, f"Security.getEncryptInfo: {err}", pub[:80]) from None
+        self.rpc("DevInit.setProtocolAgree", {"ProtocolEnable": True}, session=True)
+        self.rpc("DevInit.account", account)
+        with contextlib.suppress(DeviceError):  # the wizard goes on without it too; audit turns P2P off
+            self.rpc("DevInit.access", access)
         self._set_password(password)
         return True
 

@@ -7,10 +7,12 @@ a good set, ``Error\\r\\nBad Request!\\r\\n`` (HTTP 400) on bad input, realm ``L
 
 Choices where the reference is unsure [?]:
 
-- An uninitialised device answers every CGI with 401 and ``Error\\r\\nDevice not initialized!``
-  (no challenge). Real devices are initialised through ConfigTool or the web UI's RPC2 call;
-  the simulator offers ``/cgi-bin/devInit.cgi?action=initAccount&user=admin&password=<p>``
-  (no auth, only while uninitialised) so playbooks can provision a fresh device.
+- An uninitialised device answers every CGI with 401 and ``Error\\r\\nInvalid Authority!`` (no
+  challenge) [L], and is initialised as the web wizard does it: anonymous JSON-RPC on
+  ``POST /OutsideCmd`` — ``DevInit.getStatus``, ``Security.getEncryptInfo`` (a 2048-bit RSA key
+  made on first use), ``DevInit.setProtocolAgree`` (must come first, and must carry ``session``),
+  ``DevInit.account`` and ``DevInit.access`` (RPAC-256 envelopes, which must not carry
+  ``session``); see :mod:`camfleet.drivers.dahua_init` for the protocol [L]. Error codes [?].
 - Bad logins: 401 with a new challenge; once locked, the body says ``Error\\r\\nUser locked!``.
 - A non-admin calling a setter: 403 ``Error\\r\\nNo Authority!``.
 - ``upgrader.cgi?action=getState`` idle state is ``Idle``; a finished upgrade reboots by itself.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import re
 import time
@@ -34,7 +37,9 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from aiohttp import BodyPartReader, web
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from camfleet.drivers import dahua_init
 from camfleet.sim.devices import CameraState, MaskRect, StreamConfig, parse_firmware, password_is_strong
 from camfleet.sim.digest import AuthOutcome, DigestAuth, LockPolicy
 from camfleet.sim.faults import Fault, Faults
@@ -350,6 +355,9 @@ class DahuaCamera:
         )
         self._reboot: RealDeadline | None = None
         self._flash: asyncio.Task[None] | None = None
+        self._agreed = False  # DevInit.setProtocolAgree seen (until the next restart)
+        self._just_initialised = False  # DevInit.access accepted once, right after DevInit.account
+        self._rsa: rsa.RSAPrivateKey | None = None
 
     def _lock_policy(self) -> LockPolicy:
         lock = self.state.login_lock
@@ -394,6 +402,8 @@ class DahuaCamera:
         return resp
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        if request.path == "/OutsideCmd" and request.method == "POST":
+            return await self._outside_cmd(request)
         m = re.fullmatch(r"/cgi-bin/(\w+)\.cgi", request.path)
         if not m:
             return web.Response(
@@ -401,9 +411,7 @@ class DahuaCamera:
             )
         cgi, action = m.group(1), request.query.get("action", "")
         if not self.state.activated:
-            if cgi == "devInit" and action == "initAccount":
-                return self._init_account(request)
-            raise CgiError("Device not initialized!", 401)
+            raise CgiError("Invalid Authority!", 401)
         result = self.auth.check(
             request.method,
             request.headers.get("Authorization"),
@@ -426,13 +434,87 @@ class DahuaCamera:
         resp: web.StreamResponse = await handler(request, action, is_admin)
         return resp
 
-    def _init_account(self, request: web.Request) -> web.Response:
-        user, password = request.query.get("user", "admin"), request.query.get("password", "")
-        if not password_is_strong(password, 32) or not re.fullmatch(r"\w{1,31}", user):
-            raise CgiError()
-        self.state.activate(password, user)
+    # ----------------------------------------------------------------- initialisation (/OutsideCmd)
+
+    #: Methods the wizard sends with a ``session`` field, and those it must not carry one [L].
+    WITH_SESSION: ClassVar[frozenset[str]] = frozenset({"DevInit.setProtocolAgree", "DevInit.getProtocolAgree"})
+    RPC_ERRORS: ClassVar[dict[str, tuple[int, str]]] = {  # codes [?]
+        "bad_request": (268894209, "Invalid request"),
+        "no_method": (268894210, "Method not found"),
+        "initialised": (268632080, "Device already initialized"),
+        "agree_first": (268632081, "Protocol not agreed"),
+        "weak": (268632082, "Password does not meet the policy"),
+        "envelope": (268632083, "Decryption failed"),
+    }
+
+    async def _outside_cmd(self, request: web.Request) -> web.Response:
+        try:
+            call = json.loads(await request.read())
+        except ValueError:
+            call = None
+        if not isinstance(call, dict) or not isinstance(call.get("method"), str):
+            return self._rpc_reply(None, error="bad_request")
+        method, params, rpc_id = call["method"], call.get("params"), call.get("id")
+        if ("session" in call) != (method in self.WITH_SESSION):
+            return self._rpc_reply(rpc_id, error="bad_request")
+        s = self.state
+        if method == "DevInit.getStatus":
+            return self._rpc_reply(rpc_id, {"Init": 2 if s.activated else 1, "Find": "AB"})
+        if method == "Security.getEncryptInfo":
+            n = self._init_key().public_key().public_numbers()
+            pub = f"N:{n.n:X},E:{n.e:06X}"
+            info = {"asymmetric": "RSA", "cipher": ["AES", "RPAC"], "AESPadding": ["ZERO", "PKCS7"], "pub": pub}
+            return self._rpc_reply(rpc_id, info)
+        if method not in ("DevInit.setProtocolAgree", "DevInit.account", "DevInit.access"):
+            return self._rpc_reply(rpc_id, error="no_method")
+        if method == "DevInit.access":  # the wizard's last step, right after the account
+            if not self._just_initialised:
+                return self._rpc_reply(rpc_id, error="initialised" if s.activated else "agree_first")
+            try:
+                payload = dahua_init.open_envelope(params, self._init_key())
+            except ValueError:
+                return self._rpc_reply(rpc_id, error="envelope")
+            self._just_initialised = False
+            if isinstance(payload, dict) and payload.get("NetAccess") == 0:
+                s.services.p2p = False  # NetAccess 0: no P2P cloud
+                self.on_change()
+            return self._rpc_reply(rpc_id, {})
+        if s.activated:
+            return self._rpc_reply(rpc_id, error="initialised")
+        if method == "DevInit.setProtocolAgree":
+            self._agreed = isinstance(params, dict) and params.get("ProtocolEnable") is True
+            return self._rpc_reply(rpc_id, {}, error=None if self._agreed else "bad_request")
+        if not self._agreed:
+            return self._rpc_reply(rpc_id, error="agree_first")
+        try:
+            payload = dahua_init.open_envelope(params, self._init_key())
+        except ValueError:
+            return self._rpc_reply(rpc_id, error="envelope")
+        user = payload.get("name", "") if isinstance(payload, dict) else ""
+        password = payload.get("pwd", "") if isinstance(payload, dict) else ""
+        if not isinstance(password, str) or not password_is_strong(password, 32):
+            return self._rpc_reply(rpc_id, error="weak")
+        if not isinstance(user, str) or not re.fullmatch(r"\w{1,31}", user):
+            return self._rpc_reply(rpc_id, error="bad_request")
+        s.activate(password, user)
+        self._just_initialised = True
         self.on_change()
-        return self.text(f"OK{CRLF}")
+        return self._rpc_reply(rpc_id, {})
+
+    def _init_key(self) -> rsa.RSAPrivateKey:
+        if self._rsa is None:
+            self._rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return self._rsa
+
+    @classmethod
+    def _rpc_reply(cls, rpc_id: object, params: object = None, *, error: str | None = None) -> web.Response:
+        body: dict[str, object] = {"id": rpc_id, "result": error is None}
+        if error is None:
+            body["params"] = params
+        else:
+            code, message = cls.RPC_ERRORS[error]
+            body["error"] = {"code": code, "message": message}
+        return web.json_response(body)
 
     @staticmethod
     def _admin(is_admin: bool) -> None:

@@ -119,7 +119,9 @@ def test_initialisation_of_a_fresh_camera_and_password_change() -> None:
             assert d.activation_status() is False and d.facts().activated is False
             with pytest.raises(NotActivated):
                 d.users()
+            assert fresh.services.p2p is True  # out of the box [?]
             assert d.activate(PASSWORD) is True and fresh.users["admin"].password == PASSWORD
+            assert fresh.services.p2p is False  # the wizard's last step: NetAccess 0
             assert d.activation_status() is True and d.activate(PASSWORD) is False
             assert [(u.name, u.level) for u in d.users()] == [("admin", "administrator")]
             added = d.add_user("truc_ban", "Xem-Camera-01", "viewer")

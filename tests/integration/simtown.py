@@ -83,9 +83,7 @@ def ansible_env(town: Town) -> dict[str, str]:
     return {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "CAMFLEET_OVERLAY": str(town.overlay)}
 
 
-def playbook(
-    town: Town, name: str, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
+def playbook(town: Town, name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run a real playbook against the simulated town (``env`` added to its environment)."""
     return subprocess.run(
         [str(BIN / "ansible-playbook"), f"playbooks/{name}", *args],

@@ -1,8 +1,11 @@
 """playbooks/monitoring.yml through ansible-playbook, into a temporary folder instead of /etc.
 
-The files are the ones camfleet.monitoring renders (Ansible header aside), promtool accepts
-them, the exporter can load its config, Grafana gets its datasource and dashboards, nothing
-is started, and a second run changes nothing.
+With ``monitoring_service_manager=none`` (files only): the files are the ones camfleet.monitoring
+renders (Ansible header aside), promtool accepts them, the exporter can load its config, Grafana
+gets its datasource and dashboards, the exporter's unit is hardened and passes
+``systemd-analyze verify``, nothing is started, and a second run changes nothing. The systemd
+mode cannot run here (no systemd as PID 1): its tasks pass ``--syntax-check`` and its
+preflight refuses a folder other than /etc. Process mode runs in test_monitoring_deploy.py.
 
     .venv/bin/pytest tests/integration/test_monitoring_playbook.py -q
 """
@@ -33,7 +36,15 @@ pytestmark = [
 
 def run(etc: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(BIN / "ansible-playbook"), "playbooks/monitoring.yml", "-e", f"monitoring_etc_dir={etc}", *extra],
+        [
+            str(BIN / "ansible-playbook"),
+            "playbooks/monitoring.yml",
+            "-e",
+            f"monitoring_etc_dir={etc}",
+            "-e",
+            "monitoring_service_manager=none",
+            *extra,
+        ],
         cwd=ROOT,
         env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
         capture_output=True,
@@ -79,7 +90,94 @@ def test_exporter_config_and_unit(etc: Path) -> None:
     assert f"--config {etc}/camfleet/exporter.yml" in unit
     assert "--inventory " + str(ROOT / "inventory" / "ngoc-lac") in unit
     assert "Environment=CAMFLEET_OVERLAY=/srv/sim/overlay.yml" in unit
-    assert "ExecStart=/opt/camfleet/.venv/bin/camfleet exporter" in unit
+    assert "ExecStart=/opt/camfleet/.venv/bin/camfleet exporter \\\n" in unit
+    assert "--listen 127.0.0.1:9830\n" in unit
+
+
+HARDENING = {
+    "User": "camfleet",
+    "NoNewPrivileges": "true",
+    "ProtectSystem": "strict",
+    "ProtectHome": "true",
+    "PrivateTmp": "true",
+    "PrivateDevices": "true",
+    "CapabilityBoundingSet": "",
+    "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
+    "SystemCallFilter": "@system-service",
+    "CacheDirectory": "camfleet-exporter",
+}
+
+
+def service_section(text: str) -> dict[str, str]:
+    """[Service] keys of a unit (continuation lines joined, later keys win)."""
+    section, out = "", {}
+    for line in text.replace("\\\n", " ").splitlines():
+        if line.startswith("["):
+            section = line
+        elif section == "[Service]" and "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            out[key] = value
+    return out
+
+
+def test_exporter_unit_is_hardened_like_the_shipped_one(etc: Path) -> None:
+    unit = service_section((etc / "systemd" / "system" / "camfleet-exporter.service").read_text(encoding="utf-8"))
+    assert {k: unit.get(k) for k in HARDENING} == HARDENING
+    shipped = service_section((ROOT / "exporters" / "camfleet-exporter.service").read_text(encoding="utf-8"))
+    differs = {k for k in unit.keys() | shipped.keys() if unit.get(k) != shipped.get(k)}
+    # Only the station-specific paths may differ from exporters/camfleet-exporter.service.
+    assert differs <= {"ExecStart", "Environment"}, differs
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze not installed")
+def test_systemd_analyze_verify_accepts_the_unit(etc: Path, tmp_path: Path) -> None:
+    text = (etc / "systemd" / "system" / "camfleet-exporter.service").read_text(encoding="utf-8")
+    # verify also wants ExecStart's program to exist: point it at this checkout's camfleet.
+    unit = tmp_path / "camfleet-exporter.service"
+    unit.write_text(text.replace("/opt/camfleet/.venv/bin/camfleet", str(BIN / "camfleet")), encoding="utf-8")
+    out = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == "", out.stderr  # unknown keys are only warnings: none allowed
+
+
+def test_systemd_mode_passes_syntax_check() -> None:
+    def playbook(flag: str) -> str:
+        out = subprocess.run(
+            [
+                str(BIN / "ansible-playbook"),
+                "playbooks/monitoring.yml",
+                flag,
+                "-e",
+                "monitoring_service_manager=systemd",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert out.returncode == 0, out.stdout + out.stderr
+        return out.stdout
+
+    playbook("--syntax-check")
+    tasks = playbook("--list-tasks")  # every task file is imported statically, so all are listed
+    for task in (
+        "Install Prometheus and promtool from Debian",
+        "Add Grafana's apt repository",
+        "Create the exporter's system user",
+        "Point Debian's Prometheus at the camfleet configuration",
+        "Enable and start the camfleet exporter",
+        "Restart or reload what changed, before it is checked",
+        "Check Prometheus loaded them",
+    ):
+        assert task in tasks, task
+
+
+def test_systemd_mode_wants_etc(tmp_path: Path) -> None:
+    out = run(tmp_path / "etc", "-e", "monitoring_service_manager=systemd")
+    assert out.returncode != 0
+    assert "monitoring_etc_dir must be /etc" in out.stdout
+    assert not (tmp_path / "etc").exists()
 
 
 def test_grafana_gets_datasource_provider_and_dashboards(etc: Path) -> None:

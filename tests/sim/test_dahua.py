@@ -16,10 +16,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from camfleet.drivers import dahua_init
 from camfleet.sim.dahua import Timings, camera_app, serve
 from camfleet.sim.devices import CameraState, make_firmware
 from camfleet.sim.faults import Fault, Faults
@@ -292,24 +294,48 @@ def test_lock_out_after_five_bad_logins_then_unlock() -> None:
     run(scenario)
 
 
-def test_uninitialised_camera_then_initialise() -> None:
+def test_uninitialised_camera_is_initialised_the_web_wizards_way() -> None:
     async def scenario() -> None:
         fresh = CameraState.factory_fresh("dahua", MODEL, SERIAL, MAC, BUILD)
         async with camera(fresh) as cam:
             async with cam.client() as c:
                 r = await c.get("/cgi-bin/magicBox.cgi?action=getSystemInfo")
-                assert r.status_code == 401 and "not initialized" in r.text
+                assert r.status_code == 401 and "Invalid Authority!" in r.text
+                assert "www-authenticate" not in r.headers
             async with httpx.AsyncClient(base_url=cam.base) as anon:
-                weak = await anon.get(
-                    "/cgi-bin/devInit.cgi", params={"action": "initAccount", "user": "admin", "password": "admin"}
-                )
-                assert weak.status_code == 400
-                ok = await anon.get(
-                    "/cgi-bin/devInit.cgi", params={"action": "initAccount", "user": "admin", "password": PASSWORD}
-                )
-                assert ok.text == "OK\r\n"
+                ids = iter(range(1, 100))
+
+                async def rpc(method: str, params: object = None, **extra: object) -> dict[str, Any]:
+                    body = {"method": method, "params": params, "id": next(ids), **extra}
+                    reply: dict[str, Any] = (await anon.post("/OutsideCmd", json=body)).json()
+                    return reply
+
+                assert (await rpc("DevInit.getStatus"))["params"]["Init"] == 1
+                assert (await rpc("DevInit.getStatus", session=0))["result"] is False  # wizard sends none
+                pub = (await rpc("Security.getEncryptInfo"))["params"]["pub"]
+                assert pub.startswith("N:") and pub.endswith(",E:010001") and len(pub.split(",")[0]) == 2 + 512
+
+                def account(password: str) -> dict[str, str]:
+                    return dahua_init.envelope({"name": "admin", "pwd": password, "CellPhone": "", "Mail": ""}, pub)
+
+                refused = await rpc("DevInit.account", account(PASSWORD))
+                assert refused["result"] is False and "agreed" in refused["error"]["message"]  # licence first
+                assert (await rpc("DevInit.setProtocolAgree", {"ProtocolEnable": True}))[
+                    "result"
+                ] is False  # no session
+                assert (await rpc("DevInit.setProtocolAgree", {"ProtocolEnable": True}, session=0))["result"] is True
+                assert (await rpc("DevInit.account", account("admin")))["result"] is False  # weak
+                garbled = account(PASSWORD) | {"content": account(PASSWORD)["content"][::-1]}
+                assert (await rpc("DevInit.account", garbled))["error"]["message"] == "Decryption failed"
+                assert (await rpc("DevInit.account", account(PASSWORD)))["result"] is True
+                access = dahua_init.envelope({"NetAccess": 0, "UpgradeCheck": 2}, pub)
+                assert (await rpc("DevInit.access", access))["result"] is True
+                assert (await rpc("DevInit.getStatus"))["params"]["Init"] == 2
+                assert (await rpc("DevInit.account", account(PASSWORD)))["result"] is False  # only once
             async with cam.client() as c:
                 assert (await c.get("/cgi-bin/magicBox.cgi?action=getSystemInfo")).status_code == 200
+                p2p = parse_kv((await c.get("/cgi-bin/configManager.cgi?action=getConfig&name=T2UServer")).text)
+                assert p2p["table.T2UServer.Enable"] == "false"  # NetAccess 0
 
     run(scenario)
 

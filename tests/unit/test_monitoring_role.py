@@ -1,4 +1,4 @@
-"""roles/monitoring's defaults say the same as camfleet.monitoring (jobs and alert grace periods).
+"""roles/monitoring's defaults say the same as camfleet.monitoring (jobs, grace periods) and its argument_specs.
 
 The role renders the same templates/prometheus/*.j2 through Ansible, so only the values could
 drift; the playbook's output is compared with the Python rendering in
@@ -29,3 +29,18 @@ def test_role_grace_periods_are_the_default_ones() -> None:
 def test_every_exporter_module_has_a_job() -> None:
     config = yaml.safe_load((ROOT / "exporters" / "camfleet.yml").read_text(encoding="utf-8"))
     assert {j["module"] for j in DEFAULTS["monitoring_jobs"]} == set(config["modules"])
+
+
+def test_every_default_is_in_the_argument_specs_with_its_value() -> None:
+    specs = yaml.safe_load((ROOT / "roles" / "monitoring" / "meta" / "argument_specs.yml").read_text(encoding="utf-8"))
+    options = specs["argument_specs"]["main"]["options"]
+    assert set(options) == set(DEFAULTS)
+    for name, spec in options.items():
+        if "default" in spec:  # templated defaults ("{{ ... }}") are described, not repeated
+            assert spec["default"] == DEFAULTS[name], name
+
+
+def test_service_manager_default_is_systemd_and_grafana_is_opt_in() -> None:
+    assert DEFAULTS["monitoring_service_manager"] == "systemd"
+    assert DEFAULTS["monitoring_state"] == "started"
+    assert DEFAULTS["monitoring_grafana_install"] is False

@@ -21,7 +21,7 @@ description:
   - When C(CAMFLEET_OVERLAY) names an address overlay written by C(camfleet sim up), device
     addresses and ports come from it (the simulated town on loopback).
   - The configuration file name must end with C(.camfleet.yml) or C(.camfleet.yaml).
-author: camfleet contributors
+author: camfleet contributors (!UNKNOWN)
 extends_documentation_fragment:
   - constructed
   - inventory_cache

@@ -44,20 +44,27 @@ def load_town(module: Any, town: str) -> Fleet:
     raise AssertionError("unreachable")  # fail_json exits
 
 
-#: Connection options every device module takes (the device's address comes from hostvars, so the
-#: simulator's overlay reaches the modules through the inventory plugin).
-DEVICE_ARGS: dict[str, dict[str, Any]] = {
+#: Where a device is: the options of a device module short of the login (the device's address comes
+#: from hostvars, so the simulator's overlay reaches the modules through the inventory plugin).
+#: Documented by the ``camfleet.fleet.device.address`` doc fragment.
+DEVICE_ADDRESS_ARGS: dict[str, dict[str, Any]] = {
     "town": {"type": "path", "required": True},
     "device": {"type": "str", "required": True},
     "host": {"type": "str", "required": True},
     "port": {"type": "int"},
-    "username": {"type": "str", "required": True},
-    "password": {"type": "str", "required": True, "no_log": True},
     "timeout": {"type": "float", "default": 10.0},
 }
 
+#: Connection options every device module takes (the ``camfleet.fleet.device`` doc fragment).
+DEVICE_ARGS: dict[str, dict[str, Any]] = {
+    **DEVICE_ADDRESS_ARGS,
+    "username": {"type": "str", "required": True},
+    "password": {"type": "str", "required": True, "no_log": True},
+}
 
-#: Login options of the camera's recorder, for modules that check or set its channel.
+
+#: Login options of the camera's recorder, for modules that check or set its channel (the
+#: ``camfleet.fleet.recorder`` doc fragment).
 RECORDER_ARGS: dict[str, dict[str, Any]] = {
     "recorder_host": {"type": "str", "required": True},
     "recorder_port": {"type": "int"},

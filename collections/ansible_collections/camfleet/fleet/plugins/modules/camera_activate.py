@@ -16,7 +16,7 @@ description:
   - A camera that is already active is checked with the vault's password; nothing is changed.
   - Returns the login (username and password) for the following provisioning tasks; run it with C(no_log).
 version_added: 0.1.0
-author: camfleet contributors
+author: camfleet contributors (!UNKNOWN)
 options:
   town:
     description: Town inventory folder.

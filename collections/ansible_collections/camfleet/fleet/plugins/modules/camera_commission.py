@@ -16,7 +16,7 @@ description:
   - When the inventory records the camera's sign, its C(status) becomes C(commissioned) in its khu phố file;
     otherwise the record says what is left to do.
 version_added: 0.1.0
-author: camfleet contributors
+author: camfleet contributors (!UNKNOWN)
 extends_documentation_fragment:
   - camfleet.fleet.recorder
 options:

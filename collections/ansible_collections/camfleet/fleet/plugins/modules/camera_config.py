@@ -16,7 +16,7 @@ description:
     settings that differ. One call per camera, so a 70-camera audit is one task per host.
   - In check mode nothing is written; the diff is the drift report.
 version_added: 0.1.0
-author: camfleet contributors
+author: camfleet contributors (!UNKNOWN)
 extends_documentation_fragment:
   - camfleet.fleet.device
 notes:

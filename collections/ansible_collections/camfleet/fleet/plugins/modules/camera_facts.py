@@ -14,7 +14,7 @@ description:
     (a swapped camera, a firmware the inventory does not know) in C(mismatches).
   - Reads only; never changes the device.
 version_added: 0.1.0
-author: camfleet contributors
+author: camfleet contributors (!UNKNOWN)
 extends_documentation_fragment:
   - camfleet.fleet.device
 notes:

@@ -14,7 +14,7 @@ description:
   - Link routers - C(/export) over SSH with secrets hidden, saved as C(<dest>/<device>.rsc).
   - The file is written only when its content changed, so a second run the same day reports no change.
 version_added: 0.1.0
-author: camfleet contributors
+author: camfleet contributors (!UNKNOWN)
 extends_documentation_fragment:
   - camfleet.fleet.device
 options:

@@ -19,31 +19,10 @@ description:
     one the catalogue marks vulnerable (for example CVE-2021-36260).
   - Never retries a refused password (devices lock the account).
 version_added: 0.1.0
-author: camfleet contributors
+author: camfleet contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - camfleet.fleet.device
 options:
-  town:
-    description: Town inventory folder.
-    type: path
-    required: true
-  device:
-    description: Camera or recorder id in the inventory.
-    type: str
-    required: true
-  host:
-    description: Address to reach the device at.
-    type: str
-    required: true
-  port:
-    description: HTTP port (default the inventory's).
-    type: int
-  username:
-    description: Login.
-    type: str
-    required: true
-  password:
-    description: Password.
-    type: str
-    required: true
   timeout:
     description: Seconds per HTTP request (the firmware upload itself may take up to ten minutes).
     type: float

@@ -24,27 +24,10 @@ description:
   - Never retries a refused password in a loop - at most one refused login per task (the old-password proof, or
     the other half of a pending rotation).
 version_added: 0.1.0
-author: camfleet contributors
+author: camfleet contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - camfleet.fleet.device.address
 options:
-  town:
-    description: Town inventory folder.
-    type: path
-    required: true
-  device:
-    description: Camera or recorder id in the inventory.
-    type: str
-    required: true
-  host:
-    description: Address to reach the device at.
-    type: str
-    required: true
-  port:
-    description: HTTP port (default the inventory's).
-    type: int
-  timeout:
-    description: Seconds per HTTP request.
-    type: float
-    default: 10
   account:
     description: Which account to rotate.
     type: str
@@ -132,6 +115,7 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
+    DEVICE_ADDRESS_ARGS,
     device_entry,
     fail_device,
     load_town,
@@ -149,11 +133,7 @@ except ImportError:  # reported by require_camfleet()
     pass
 
 ARGS = {
-    "town": {"type": "path", "required": True},
-    "device": {"type": "str", "required": True},
-    "host": {"type": "str", "required": True},
-    "port": {"type": "int"},
-    "timeout": {"type": "float", "default": 10.0},
+    **DEVICE_ADDRESS_ARGS,
     "account": {"type": "str", "choices": ["admin", "channel"], "default": "admin"},
     "vault_file": {"type": "path"},
     "vault_password_file": {"type": "path", "required": True, "no_log": False},

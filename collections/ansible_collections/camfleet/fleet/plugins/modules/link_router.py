@@ -17,7 +17,7 @@ description:
   - Secrets (WireGuard private keys, passwords) never appear in the diff, the result or the log.
   - When the router cannot be reached the failure names its site and the cameras riding its link.
 version_added: 0.1.0
-author: camfleet contributors
+author: camfleet contributors (!UNKNOWN)
 options:
   town:
     description: Town inventory folder (the folder holding C(town.yml)).

@@ -14,7 +14,7 @@ description:
     that account and records continuously. Only what differs is written.
   - With C(wait) above zero it then waits until the recorder reports the channel online and recording.
 version_added: 0.1.0
-author: camfleet contributors
+author: camfleet contributors (!UNKNOWN)
 extends_documentation_fragment:
   - camfleet.fleet.recorder
 options:

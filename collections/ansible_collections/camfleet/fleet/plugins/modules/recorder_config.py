@@ -16,7 +16,7 @@ description:
   - Formats a disk only when told which slot (C(format_disk)), and only if that disk is new or unformatted
     (C(force) formats a disk that holds footage, and its recordings are lost).
 version_added: 0.1.0
-author: camfleet contributors
+author: camfleet contributors (!UNKNOWN)
 extends_documentation_fragment:
   - camfleet.fleet.device
 options:
