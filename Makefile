@@ -115,6 +115,7 @@ bench: setup
 	$(BIN)/python bench/sim.py
 	$(BIN)/python bench/stream_probe.py
 	$(BIN)/python bench/playbooks.py
+	$(BIN)/python bench/exporter.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -21,79 +22,52 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.towns import BIN, generated_town, simulated  # noqa: E402
 from camfleet.inventory import load  # noqa: E402
-from camfleet.inventory.synthetic import TOWN_SHARE, write_town  # noqa: E402
-from camfleet.inventory.vault import DEMO_PASSWORD_FILE, encrypt_vault  # noqa: E402
+from camfleet.inventory.vault import DEMO_PASSWORD_FILE  # noqa: E402
 
-BIN = ROOT / ".venv" / "bin"
-PASSWORD = "Bench-pass-2024"  # noqa: S105 - the generated town's only device password, loopback only
-VAULT_PASSWORD = b"bench-vault-password"
-FLOOR_TASK = """---
+#: The two floors: a no-op module launched as its own process (Ansible's usual per-host-task cost),
+#: and a no-op that runs inside the worker like camfleet's modules do (set_fact, an action plugin).
+FLOORS = {
+    "launch": """---
 - name: Do nothing, through a real module launch (the floor)
   ansible.builtin.ping:
   register: camera_config_result
-"""
+""",
+    "worker": """---
+- name: Do nothing, inside the worker (the in-process floor)
+  ansible.builtin.set_fact:
+    camera_config_result: {changed: false, differences: []}
+""",
+}
 
 
-def floor_roles(work: Path) -> Path:
-    """roles/camera_config with its module task swapped for a no-op module: the same playbook shape."""
-    roles = work / "floor-roles"
+def floor_roles(work: Path, kind: str) -> Path:
+    """roles/camera_config with its module task swapped for a no-op: the same playbook shape."""
+    roles = work / f"floor-roles-{kind}"
     shutil.copytree(ROOT / "roles" / "camera_config", roles / "camera_config", dirs_exist_ok=True)
-    (roles / "camera_config" / "tasks" / "configure.yml").write_text(FLOOR_TASK, encoding="utf-8")
+    (roles / "camera_config" / "tasks" / "configure.yml").write_text(FLOORS[kind], encoding="utf-8")
     return roles
 
 
-def generated_town(folder: Path, cameras: int) -> Path:
-    """A synthetic town with a vault and an inventory source, ready for the simulator and Ansible."""
-    write_town(folder, int(cameras / TOWN_SHARE) + 1)
-    fleet = load(folder, overlay=False).fleet
-    creds = {
-        i: {"username": "admin", "password": PASSWORD} for i in [*fleet.cameras, *fleet.recorders, *fleet.link_routers]
-    }
-    creds |= {f"{r}-channel-user": {"username": "nvrpull", "password": PASSWORD} for r in fleet.recorders}
-    (folder / "vault").mkdir(exist_ok=True)
-    text = yaml.safe_dump({"vault_device_credentials": creds}).encode()
-    (folder / "vault" / "secrets.yml").write_bytes(encrypt_vault(text, VAULT_PASSWORD, "bench"))
-    (folder / DEMO_PASSWORD_FILE).write_bytes(VAULT_PASSWORD + b"\n")
-    (folder / "town.camfleet.yml").write_text("plugin: camfleet.fleet.town\n", encoding="utf-8")
-    return folder
-
-
-def run(args: list[str], env: dict[str, str]) -> float:
+def run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and the controller's CPU seconds (ansible-playbook and its workers)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     out = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode != 0:
         sys.exit(f"{' '.join(args[:3])} failed:\n{out.stdout[-2000:]}{out.stderr[-2000:]}")
-    return time.perf_counter() - start
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 def bench_town(name: str, folder: Path, net: int, work: Path) -> None:
     state = work / f"state-{net}"
-    subprocess.run(
-        [
-            str(BIN / "camfleet"),
-            "sim",
-            "up",
-            str(folder),
-            "--state",
-            str(state),
-            "--net",
-            str(net),
-            "--detach",
-            "--prefill-days",
-            "0",
-            "--vault-password-file",
-            str(folder / DEMO_PASSWORD_FILE),
-        ],
-        check=True,
-        cwd=ROOT,
-    )
-    try:
+    with simulated(folder, state, net):
         env = {
             **os.environ,
             "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
@@ -101,28 +75,34 @@ def bench_town(name: str, folder: Path, net: int, work: Path) -> None:
             "ANSIBLE_VAULT_IDENTITY_LIST": f"bench@{folder / DEMO_PASSWORD_FILE}",
             "ANSIBLE_FORKS": "20",
         }
-        inventory = ["-i", str(folder / "town.camfleet.yml")]
+        playbook = [str(BIN / "ansible-playbook"), "-i", str(folder / "town.camfleet.yml"), "playbooks/configure.yml"]
         hosts = sum(
             1
             for c in load(folder, overlay=False).fleet.cameras.values()
             if c.is_managed and c.status.value == "commissioned"
         )
-        floor_env = {**env, "ANSIBLE_ROLES_PATH": str(floor_roles(work))}
-        floor = run([str(BIN / "ansible-playbook"), *inventory, "playbooks/configure.yml"], floor_env)
-        audit = run([str(BIN / "ansible-playbook"), *inventory, "playbooks/configure.yml", "--check"], env)
-        apply = run([str(BIN / "ansible-playbook"), *inventory, "playbooks/configure.yml"], env)
-        print(f"{name}: {hosts} cameras, forks 20")
-        print(f"  floor (same playbook, no-op module)  {floor:7.1f} s  {floor / hosts * 1000:6.0f} ms/host")
+        rows = {
+            "floor: no-op module launched (ping)": run(
+                playbook, {**env, "ANSIBLE_ROLES_PATH": str(floor_roles(work, "launch"))}
+            ),
+            "floor: no-op in the worker (set_fact)": run(
+                playbook, {**env, "ANSIBLE_ROLES_PATH": str(floor_roles(work, "worker"))}
+            ),
+            "audit (--check), module launched": run([*playbook, "--check"], {**env, "CAMFLEET_INPROCESS": "0"}),
+            "audit (--check), in the worker": run([*playbook, "--check"], env),
+            "apply, converged, in the worker": run(playbook, env),
+        }
+        launch, worker = rows["floor: no-op module launched (ping)"], rows["floor: no-op in the worker (set_fact)"]
+        print(f"{name}: {hosts} cameras, forks 20 (controller CPU: ansible-playbook and its workers)")
         print(
-            f"  configure.yml --check (the audit)    {audit:7.1f} s  {audit / hosts * 1000:6.0f} ms/host  {audit / floor:4.2f}x floor"
+            f"  {'':40} {'wall s':>7} {'CPU s':>7} {'CPU ms/host':>11} {'vs launch floor':>16} {'vs worker floor':>16}"
         )
-        print(
-            f"  configure.yml (converged, no change) {apply:7.1f} s  {apply / hosts * 1000:6.0f} ms/host  {apply / floor:4.2f}x floor"
-        )
-    finally:
-        subprocess.run(
-            [str(BIN / "camfleet"), "sim", "down", "--state", str(state)], cwd=ROOT, check=False, capture_output=True
-        )
+        for label, (wall, cpu) in rows.items():
+            print(
+                f"  {label:40} {wall:7.1f} {cpu:7.1f} {cpu / hosts * 1000:11.0f}"
+                f" {wall / launch[0]:7.2f}x wall {cpu / launch[1]:4.2f}x cpu"
+                f" {wall / worker[0]:5.2f}x wall {cpu / worker[1]:4.2f}x cpu"
+            )
 
 
 def main() -> int:

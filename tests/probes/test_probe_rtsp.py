@@ -144,6 +144,37 @@ def test_healthy_hikvision_main_and_sub() -> None:
     assert gone, "TEARDOWN did not end the session"
 
 
+def test_teardown_answer_is_not_awaited() -> None:
+    """The probe writes TEARDOWN and goes: a camera slow to answer it holds neither the probe nor the scrape.
+
+    Waiting for the answer cost a round trip per probe, 0.2-0.6 s each in a burst of 1,000
+    (bench/exporter.py); the old probe waited here until its budget ran out.
+    """
+
+    async def scenario() -> tuple[StreamResult, list[str]]:
+        async with camera() as cam:
+            handle = cam.server.handle
+
+            async def held_teardown(conn: Any, req: Any) -> Any:
+                if req.method == "TEARDOWN":
+                    cam.methods.append("TEARDOWN (held)")
+                    await asyncio.sleep(2)
+                return await handle(conn, req)
+
+            cam.server.handle = held_teardown  # type: ignore[method-assign]
+            result = await probe_stream(cam.url(HIK_PATH_SUB), USER, PASSWORD, timeout=4, measure_s=0.3)
+            for _ in range(50):  # the camera reads the TEARDOWN a moment after the probe returned
+                if "TEARDOWN (held)" in cam.methods:
+                    break
+                await asyncio.sleep(0.02)
+            return result, list(cam.methods)
+
+    result, methods = run(scenario())
+    _assert_healthy(result, SUB)
+    assert methods[-1] == "TEARDOWN (held)", methods
+    assert result.duration_s < 2.0, result.duration_s  # the old probe took the whole 4 s budget
+
+
 def test_healthy_dahua_relative_control() -> None:
     async def scenario() -> StreamResult:
         async with camera("dahua") as cam:

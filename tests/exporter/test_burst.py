@@ -1,0 +1,84 @@
+"""A town's worth of scrapes at once: 300 concurrent ``/probe?module=stream`` all answer 200 with success.
+
+Prometheus' first scrape of a town (or a restart of it) sends every camera's request at once.
+Each must be accepted (listen backlog), probed concurrently and answered with a frame-verified
+success, and the exporter must be back to nothing in flight afterwards. A generated 300-camera
+town (``bench/towns.py``) is simulated on 127.146-148.x.y; the client is httpx, one connection
+per request as Prometheus opens them.
+
+    .venv/bin/pytest tests/exporter/test_burst.py -q
+    .venv/bin/python bench/exporter.py --cameras 1000 --soak 0      # the same, measured, at 1,000
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from bench.towns import generated_town, simulated
+from camfleet.inventory import load
+from tests.conftest import BIN, ROOT
+from tests.exporter.test_exporter import value
+
+NET = 146
+CAMERAS = 300
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def exporter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
+    work = tmp_path_factory.mktemp("burst")
+    folder = generated_town(work / "town", CAMERAS)
+    with simulated(folder, work / "state", NET) as overlay:
+        fleet = load(folder, overlay=False).fleet
+        cameras = [c.id for c in fleet.cameras.values() if c.is_managed and c.network.address][:CAMERAS]
+        proc = subprocess.Popen(
+            [
+                *(str(BIN / "camfleet"), "exporter", "--config", str(ROOT / "exporters" / "camfleet.yml")),
+                *("--inventory", str(folder), "--listen", "127.0.0.1:0"),
+            ],
+            cwd=ROOT,
+            env={**os.environ, "CAMFLEET_OVERLAY": str(overlay)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            died = proc.stderr.read() if proc.poll() is not None and proc.stderr is not None else ""
+            assert line.startswith("listening on "), line + died
+            yield line.split()[-1], cameras
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+async def burst(base: str, cameras: list[str]) -> list[httpx.Response]:
+    limits = httpx.Limits(max_connections=len(cameras), max_keepalive_connections=0)
+    headers = {"X-Prometheus-Scrape-Timeout-Seconds": "10"}
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=20, trust_env=False) as client:
+        return await asyncio.gather(
+            *(client.get("/probe", params={"target": c, "module": "stream"}, headers=headers) for c in cameras)
+        )
+
+
+def test_300_concurrent_stream_probes_all_succeed(exporter: tuple[str, list[str]]) -> None:
+    base, cameras = exporter
+    assert len(cameras) == CAMERAS
+    answers = asyncio.run(burst(base, cameras))
+    statuses = {r.status_code for r in answers}
+    assert statuses == {200}, statuses
+    failed = [r.text for r in answers if value(r.text, "camfleet_probe_success") != 1]
+    assert failed == [], f"{len(failed)} failed, first: {failed[0][:400] if failed else ''}"
+    widths = {value(r.text, "camfleet_stream_width_pixels") for r in answers}
+    assert widths == {640.0}  # every answer is its own camera's frame-verified sub stream
+    health = httpx.get(f"{base}/metrics", timeout=5).text
+    assert value(health, "camfleet_exporter_probes_total", module="stream", result="success") == CAMERAS
+    assert value(health, "camfleet_exporter_probes_in_flight") == 0
