@@ -14,8 +14,8 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from camfleet.inventory.edit import set_scalar
 from camfleet.inventory.fleet import Fleet
-from camfleet.inventory.yamlfiles import locate
 from camfleet.model import Camera, CameraStatus
 
 
@@ -67,16 +67,4 @@ def mark_commissioned(fleet: Fleet, camera: Camera) -> bool:
     if camera.status is CameraStatus.commissioned:
         return False
     origin = fleet.origin("cameras", camera.id)
-    line = locate(origin.file, [(*origin.path, "status")])[(*origin.path, "status")]
-    if line is None:
-        return False
-    text = origin.file.read_text(encoding="utf-8").split("\n")
-    before = text[line - 1]
-    after = before.replace(f"status: {camera.status.value}", "status: commissioned", 1)
-    if after == before:
-        return False
-    text[line - 1] = after
-    tmp = origin.file.with_suffix(".yml.tmp")
-    tmp.write_text("\n".join(text), encoding="utf-8")
-    tmp.replace(origin.file)
-    return True
+    return set_scalar(origin.file, origin.path, "status", CameraStatus.commissioned.value)

@@ -10,6 +10,10 @@ touches one line: the value's own line when the key exists, else one new line in
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -30,8 +34,25 @@ class EditError(ValueError):
 def set_scalar(file: Path, where: DocPath, key: str, value: str) -> bool:
     """Set ``key: value`` in the mapping at ``where`` of ``file``; False when it already says so.
 
-    Written through a temporary file and a rename, so a reader never sees half a file.
+    Written through a temporary file and a rename, so a reader never sees half a file, under a
+    lock on the folder, so two writers never lose each other's edit.
     """
+    with _folder_locked(file.parent):  # parallel workers edit files of the same khu phố
+        return _set_scalar(file, where, key, value)
+
+
+@contextlib.contextmanager
+def _folder_locked(folder: Path) -> Iterator[None]:
+    """An exclusive lock on the folder itself (flock on its descriptor): no lock files to leave behind."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _set_scalar(file: Path, where: DocPath, key: str, value: str) -> bool:
     text = file.read_text(encoding="utf-8")
     node = _node(yaml.compose(text, Loader=SafeLoader), where, file)
     lines = text.split("\n")

@@ -18,6 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+try:
+    from yaml import CSafeLoader as SafeLoader
+except ImportError:  # pragma: no cover - PyYAML without libyaml
+    from yaml import SafeLoader  # type: ignore[assignment]
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -106,7 +111,12 @@ def read_vault(town: Path | str, name: str, password: Path | str | None = None) 
         raise InventoryError([Problem(path, None, "(vault)", "no such vault file")]) from None
     except VaultFormatError as exc:
         raise InventoryError([Problem(path, None, "(vault)", f"cannot decrypt: {exc}")]) from None
-    data = yaml.safe_load(text) or {}
+    try:
+        data = yaml.load(text, Loader=SafeLoader) or {}  # the C build of the safe loader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise InventoryError([Problem(path, line, "(vault)", f"decrypted, but not YAML: {exc}")]) from None
     if not isinstance(data, dict):
         raise InventoryError([Problem(path, None, "(vault)", "the vault must hold a mapping of variables")])
     return data

@@ -32,12 +32,13 @@ def local(root: Any, name: str) -> list[str]:
 
 
 class Town:
-    def __init__(self, state: Path) -> None:
+    def __init__(self, state: Path, folder: Path = TOWN) -> None:
         self.state = state
+        self.folder = folder  # the town the simulator runs; playbooks get it as their inventory
         self.overlay = state / "overlay.yml"
-        self.fleet = load(TOWN).fleet
+        self.fleet = load(folder).fleet
         apply_overlay(self.fleet, self.overlay)
-        self.creds = device_credentials(TOWN)
+        self.creds = device_credentials(folder)
 
     def status(self) -> dict[str, Any]:
         return json.loads(camfleet("sim", "status", "--state", str(self.state), "--format", "json").stdout)
@@ -86,7 +87,7 @@ def ansible_env(town: Town) -> dict[str, str]:
 def playbook(town: Town, name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run a real playbook against the simulated town (``env`` added to its environment)."""
     return subprocess.run(
-        [str(BIN / "ansible-playbook"), f"playbooks/{name}", *args],
+        [str(BIN / "ansible-playbook"), "-i", str(town.folder / "town.camfleet.yml"), f"playbooks/{name}", *args],
         cwd=ROOT,
         env=ansible_env(town) | (env or {}),
         capture_output=True,

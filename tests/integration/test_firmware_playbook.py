@@ -9,6 +9,7 @@ and a reboot (60) take about a real second each.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,9 +18,10 @@ from pathlib import Path
 import pytest
 
 from camfleet.drivers.hikvision import HikvisionCamera
+from camfleet.inventory import load
 from camfleet.sim.devices import make_firmware
 from tests.conftest import BIN, ROOT, TOWN
-from tests.integration.simtown import Town, camfleet, playbook, recap, running_town
+from tests.integration.simtown import Town, camfleet, playbook, recap
 
 pytestmark = pytest.mark.slow
 
@@ -31,9 +33,22 @@ CURRENT = ["cam-01-t01", "cam-02-t03"]
 
 
 @pytest.fixture(scope="module")
-def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
-    with running_town(tmp_path_factory.mktemp("sim"), 115, "--prefill-days", "0", "--speed", "60") as running:
-        yield running
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A writable copy of the town: the rollout writes the builds it proved into the inventory."""
+    copy = tmp_path_factory.mktemp("town") / "ngoc-lac"
+    shutil.copytree(TOWN, copy)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory: pytest.TempPathFactory, folder: Path) -> Iterator[Town]:
+    state = tmp_path_factory.mktemp("sim")
+    camfleet("sim", "up", str(folder), "--state", str(state), "--net", "115", "--detach", "--prefill-days", "0",
+             "--speed", "60")  # fmt: skip
+    try:
+        yield Town(state, folder)
+    finally:
+        camfleet("sim", "down", "--state", str(state), check=False)
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +106,10 @@ def test_first_run_upgrades_the_old_builds_and_names_them_then_a_second_run_chan
     hosts = recap(first.stdout)
     assert {h for h, r in hosts.items() if r["changed"]} == OLD_ON_ARRIVAL
     after = builds(town)
+    recorded = load(town.folder, overlay=False).fleet.cameras
     for cam in scope:
         assert after[cam] == town.fleet.firmware_for(*_key(town, cam)).approved.build
+        assert recorded[cam].device.firmware == after[cam]  # type: ignore[union-attr]  # the inventory follows
     assert "flash 100%" in flat(first) and "healthy (build" in flat(first)
     assert "recorder channel 14 online" in flat(first)  # cam-03-t04 is nvr-01 channel 14
     assert "stream ok: " in flat(first)

@@ -68,6 +68,13 @@ options:
   progress_log:
     description: File to append upload progress lines to (follow it with C(tail -f)).
     type: path
+  update_inventory:
+    description:
+      - Whether to write the build the device reports into its inventory entry (C(device.firmware) of a camera,
+        C(firmware) of a recorder) when the entry says otherwise - after an upgrade, or when the entry is stale.
+      - One line of the file changes; comments are kept. Not in check mode.
+    type: bool
+    default: true
 notes:
   - Supports check mode - the device is only read; the result says whether it would be upgraded.
 """
@@ -90,6 +97,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+inventory_updated:
+  description: Whether the inventory entry's firmware was rewritten to the build the device reports.
+  returned: when the device answered
+  type: bool
 before:
   description: Build the device ran before this task.
   returned: when the device answered
@@ -161,6 +172,7 @@ try:
         upgrade,
         verified_file,
     )
+    from camfleet.inventory.edit import EditError, record_firmware
 except ImportError:  # reported by require_camfleet()
     pass
 
@@ -178,6 +190,7 @@ ARGS = {
     "health_timeout": {"type": "float", "default": 60.0},
     "poll_interval": {"type": "float", "default": 1.0},
     "progress_log": {"type": "path"},
+    "update_inventory": {"type": "bool", "default": True},
 }
 
 
@@ -205,6 +218,18 @@ SPEC: dict[str, Any] = dict(
     required_together=[("recorder_host", "recorder_username", "recorder_password", "recorder_channel")],
     supports_check_mode=True,
 )
+
+
+def recorded(module: Any, fleet: Any, entry: Any, build: str | None) -> bool:
+    """Write ``build`` into the entry's inventory file when asked, not in check mode, and when it differs."""
+    inventory = entry.device.firmware if hasattr(entry, "device") and entry.device else getattr(entry, "firmware", None)
+    if not build or build == inventory or module.check_mode or not module.params["update_inventory"]:
+        return False
+    try:
+        return record_firmware(fleet, entry.id, build)
+    except (EditError, OSError) as err:
+        module.warn(f"{entry.id}: runs {build}, but the inventory could not be updated ({err}); set it by hand")
+        return False
 
 
 def run_module(module: Any) -> None:
@@ -253,6 +278,7 @@ def run_module(module: Any) -> None:
                     else None
                 ),
             )
+            facts["inventory_updated"] = recorded(module, fleet, entry, seen.firmware)
             if status.up_to_date or not p["upgrade"]:
                 where = (
                     "runs the approved build"
@@ -273,6 +299,7 @@ def run_module(module: Any) -> None:
     except DriverError as err:
         fail_device(module, err, **facts)
     facts["after"] = health.build
+    facts["inventory_updated"] = recorded(module, fleet, entry, health.build) or facts["inventory_updated"]
     result = {"progress": log.samples, "log": log.lines, "health": health.as_dict(), **facts}
     if health.problems:
         module.fail_json(
