@@ -195,3 +195,28 @@ def test_camera_facts_reads_identity_and_finds_no_mismatch(town: Town) -> None:
     device = town.fleet.cameras[cam].device
     assert device is not None
     assert result["ansible_facts"]["camfleet_device"]["serial"] == device.serial and result["mismatches"] == []
+
+
+def test_snapshots_photograph_a_khu_pho_and_name_the_camera_that_did_not_answer(town: Town, tmp_path: Path) -> None:
+    site = sorted(c for c in commissioned(town, "hikvision") if town.fleet.cameras[c].site == "kp-02")
+    offline = site[0]
+    town.fault(offline, "offline")
+    try:
+        first = playbook(town, "snapshots.yml", "-l", "site_kp_02", "-e", f"snapshots_dir={tmp_path}")
+    finally:
+        town.fault(offline, "offline", "--clear")
+    hosts = recap(first.stdout)
+    assert {h for h, r in hosts.items() if r["failed"]} == {offline}
+    taken = sorted(p.stem for p in tmp_path.glob("*.jpg"))
+    assert offline not in taken and set(site) - {offline} <= set(taken)
+    assert all((tmp_path / f"{cam}.jpg").read_bytes()[:2] == b"\xff\xd8" for cam in taken)
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "Kiểm tra góc quay camera" in page and f'<img src="{taken[0]}.jpg"' in page
+    assert re.search(rf"No picture: {offline}: .*</p>\s*<figcaption><b>{offline}</b>", page)
+    assert "hh-" not in page  # streets and khu phố only, never a household
+    assert re.search(
+        rf"{len(taken)} of {len(hosts)} cameras photographed .* - missing: {offline}", " ".join(first.stdout.split())
+    )
+
+    again = playbook(town, "snapshots.yml", "-l", "site_kp_02", "-e", f"snapshots_dir={tmp_path}")
+    assert {h for h, r in recap(again.stdout).items() if r["changed"]} == {offline}  # only the new picture
