@@ -80,6 +80,7 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
+    DEVICE_ADDRESS_ARGS,
     connect_with,
     device_entry,
     fail_device,
@@ -96,13 +97,9 @@ except ImportError:  # reported by require_camfleet()
 
 SPEC: dict[str, Any] = dict(
     argument_spec={
-        "town": {"type": "path", "required": True},
-        "device": {"type": "str", "required": True},
-        "host": {"type": "str", "required": True},
-        "port": {"type": "int"},
+        **DEVICE_ADDRESS_ARGS,
         "username": {"type": "str", "default": "admin"},
         "vault_password_file": {"type": "path", "required": True, "no_log": False},
-        "timeout": {"type": "float", "default": 10.0},
     },
     supports_check_mode=True,
 )

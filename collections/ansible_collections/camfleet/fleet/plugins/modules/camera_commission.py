@@ -104,6 +104,7 @@ from zoneinfo import ZoneInfo
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
+    DEVICE_ARGS,
     RECORDER_ARGS,
     connect_with,
     device_entry,
@@ -120,20 +121,13 @@ except ImportError:  # reported by require_camfleet()
     pass
 
 
-SECRET = {"type": "str", "required": True, "no_log": True}
 SPEC: dict[str, Any] = dict(
     argument_spec={
-        "town": {"type": "path", "required": True},
-        "device": {"type": "str", "required": True},
-        "host": {"type": "str", "required": True},
-        "port": {"type": "int"},
+        **DEVICE_ARGS,
         "rtsp_port": {"type": "int"},
-        "username": {"type": "str", "required": True},
-        "password": SECRET,
         **RECORDER_ARGS,
         "report_dir": {"type": "path", "required": True},
         "update_inventory": {"type": "bool", "default": True},
-        "timeout": {"type": "float", "default": 10.0},
     },
     supports_check_mode=True,
 )

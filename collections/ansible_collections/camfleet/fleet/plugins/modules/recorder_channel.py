@@ -107,6 +107,7 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
+    DEVICE_ARGS,
     RECORDER_ARGS,
     connect_with,
     device_entry,
@@ -119,20 +120,13 @@ with contextlib.suppress(ImportError):  # reported by require_camfleet()
     from camfleet.drivers.errors import DriverError
 
 
-SECRET = {"type": "str", "required": True, "no_log": True}
 SPEC: dict[str, Any] = dict(
     argument_spec={
-        "town": {"type": "path", "required": True},
-        "device": {"type": "str", "required": True},
-        "host": {"type": "str", "required": True},
-        "port": {"type": "int"},
-        "username": {"type": "str", "required": True},
-        "password": SECRET,
+        **DEVICE_ARGS,
         **RECORDER_ARGS,
         "pull_username": {"type": "str", "required": True},
-        "pull_password": SECRET,
+        "pull_password": {"type": "str", "required": True, "no_log": True},
         "wait": {"type": "float", "default": 0.0},
-        "timeout": {"type": "float", "default": 10.0},
     },
     supports_check_mode=True,
 )
