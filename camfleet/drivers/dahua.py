@@ -245,7 +245,12 @@ class DahuaCamera(ConfigurableCamera):
         return state
 
     def activation_status(self) -> bool:
-        return self.init_state() != dahua_init.FACTORY_FRESH
+        try:
+            return self.init_state() != dahua_init.FACTORY_FRESH
+        except (Unsupported, MalformedReply):  # firmware before the initialisation wizard (about 2017)
+            resp = self.session.request("GET", "/cgi-bin/magicBox.cgi?action=getDeviceType", auth=False)
+            reason = (_error_reason(resp.content.decode("utf-8", "replace")) or "").lower()
+            return not (resp.status_code == 401 and "not initiali" in reason)
 
     def activate(self, password: str) -> bool:
         """Initialise the admin account the way the web wizard does (:mod:`camfleet.drivers.dahua_init`):
@@ -261,7 +266,7 @@ class DahuaCamera(ConfigurableCamera):
             raise MalformedReply(self.device_id, f"Security.getEncryptInfo: {err}", pub[:80]) from None
         self.rpc("DevInit.setProtocolAgree", {"ProtocolEnable": True}, session=True)
         self.rpc("DevInit.account", account)
-        with contextlib.suppress(DeviceError):  # the wizard goes on without it too; audit turns P2P off
+        with contextlib.suppress(DriverError):  # the wizard goes on without it too; audit turns P2P off
             self.rpc("DevInit.access", access)
         self._set_password(password)
         return True

@@ -74,13 +74,27 @@ def _set_scalar(file: Path, where: DocPath, key: str, value: str) -> bool:
         if not node.value:
             raise EditError(f"{file}: {'.'.join(map(str, where))}: an empty mapping; add {key} by hand")
         column = node.value[0][0].start_mark.column
-        last = node.value[-1][1].end_mark
-        row = last.line if last.column == 0 else last.line + 1
-        lines.insert(row, " " * column + rendered)
+        lines.insert(_last_line(node) + 1, " " * column + rendered)
     tmp = file.with_suffix(file.suffix + ".tmp")
     tmp.write_text("\n".join(lines), encoding="utf-8")
     tmp.replace(file)
     return True
+
+
+def _last_line(node: yaml.Node) -> int:
+    """0-based last line holding text of ``node``. A block collection's end mark is the next
+    token (the next list item, a key of the parent, several lines down), so only scalars and
+    flow collections, whose end marks are exact, are trusted; comments and blank lines after the
+    last value belong to what follows."""
+    if isinstance(node, yaml.ScalarNode) or getattr(node, "flow_style", False):
+        end = node.end_mark
+        return end.line if end.column > 0 else end.line - 1
+    children: list[yaml.Node] = []
+    if isinstance(node, yaml.MappingNode):
+        children = [part for pair in node.value for part in pair]
+    elif isinstance(node, yaml.SequenceNode):
+        children = list(node.value)
+    return max((_last_line(child) for child in children), default=node.start_mark.line)
 
 
 def _node(root: yaml.Node | None, where: DocPath, file: Path) -> yaml.MappingNode:

@@ -461,7 +461,7 @@ class DahuaCamera:
         if method == "DevInit.getStatus":
             return self._rpc_reply(rpc_id, {"Init": 2 if s.activated else 1, "Find": "AB"})
         if method == "Security.getEncryptInfo":
-            n = self._init_key().public_key().public_numbers()
+            n = (await self._init_key()).public_key().public_numbers()
             pub = f"N:{n.n:X},E:{n.e:06X}"
             info = {"asymmetric": "RSA", "cipher": ["AES", "RPAC"], "AESPadding": ["ZERO", "PKCS7"], "pub": pub}
             return self._rpc_reply(rpc_id, info)
@@ -471,7 +471,7 @@ class DahuaCamera:
             if not self._just_initialised:
                 return self._rpc_reply(rpc_id, error="initialised" if s.activated else "agree_first")
             try:
-                payload = dahua_init.open_envelope(params, self._init_key())
+                payload = dahua_init.open_envelope(params, await self._init_key())
             except ValueError:
                 return self._rpc_reply(rpc_id, error="envelope")
             self._just_initialised = False
@@ -487,7 +487,7 @@ class DahuaCamera:
         if not self._agreed:
             return self._rpc_reply(rpc_id, error="agree_first")
         try:
-            payload = dahua_init.open_envelope(params, self._init_key())
+            payload = dahua_init.open_envelope(params, await self._init_key())
         except ValueError:
             return self._rpc_reply(rpc_id, error="envelope")
         user = payload.get("name", "") if isinstance(payload, dict) else ""
@@ -501,9 +501,10 @@ class DahuaCamera:
         self.on_change()
         return self._rpc_reply(rpc_id, {})
 
-    def _init_key(self) -> rsa.RSAPrivateKey:
+    async def _init_key(self) -> rsa.RSAPrivateKey:
+        """The device's RSA key, made on first use in a thread (tens of ms: the other devices go on)."""
         if self._rsa is None:
-            self._rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            self._rsa = await asyncio.to_thread(rsa.generate_private_key, public_exponent=65537, key_size=2048)
         return self._rsa
 
     @classmethod

@@ -12,9 +12,12 @@ once.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+_UNSET = object()
 
 
 class Fault(StrEnum):
@@ -48,19 +51,37 @@ class Faults:
     active: dict[Fault, dict[str, Any]] = field(default_factory=dict)
     upstream_down: bool = False
     bricked: bool = False
+    _listeners: list[Callable[[], None]] = field(default_factory=list, repr=False, compare=False)
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after every change (a fault set or cleared, bricked, upstream down):
+        servers that open or close a port on reachability react at once instead of polling."""
+        self._listeners.append(listener)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        before = self.__dict__.get(name, _UNSET)
+        object.__setattr__(self, name, value)
+        if name in ("bricked", "upstream_down") and before is not _UNSET and before != value:
+            self._changed()
+
+    def _changed(self) -> None:
+        for listener in list(self._listeners):
+            listener()
 
     def set(self, fault: Fault, **params: Any) -> None:
         self.active[fault] = {**DEFAULTS.get(fault, {}), **params}
+        self._changed()
 
     def clear(self, fault: Fault | None = None) -> None:
         """Clear one fault, or all of them (a power cycle also un-bricks)."""
         if fault is None:
             self.active.clear()
             self.bricked = False
-            return
-        self.active.pop(fault, None)
-        if fault is Fault.flash_brick:
-            self.bricked = False
+        else:
+            self.active.pop(fault, None)
+            if fault is Fault.flash_brick:
+                self.bricked = False
+        self._changed()
 
     def has(self, fault: Fault) -> bool:
         return fault in self.active

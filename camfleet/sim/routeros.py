@@ -38,7 +38,6 @@ from camfleet.sim.routeros_cli import BANNER, RouterOsCli, RouterOsState
 log = logging.getLogger(__name__)
 
 HOST_KEY_FILE = "routeros_host_ed25519"
-WATCH_S = 0.2  # how often a router re-reads its faults to close or reopen its port
 
 
 def load_or_create_host_key(directory: str | Path) -> asyncssh.SSHKey:
@@ -113,7 +112,8 @@ class RouterOsServer:
         self._on_change = on_change
         self._sock: socket.socket | None = None
         self._accept_task: asyncio.Task[None] | None = None
-        self._watch_task: asyncio.Task[None] | None = None
+        self._stopped = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._hung: set[socket.socket] = set()
         self._connections: set[asyncssh.SSHServerConnection] = set()
@@ -145,14 +145,15 @@ class RouterOsServer:
             login_timeout=30,
             server_version="ROSSSH",
         )
+        self._loop = asyncio.get_running_loop()
         self._listen()
         self.refresh()
-        self._watch_task = asyncio.create_task(self._watch())
+        self.faults.subscribe(self._faults_changed)
 
     def refresh(self) -> None:
         """Apply the current faults now: an unreachable router closes its port (clients get
         "connection refused", as from a dead box) and drops open sessions; a reachable one listens.
-        Called every ``WATCH_S`` by itself; call it after changing faults to skip the wait."""
+        Called on every change of the router's faults (:meth:`Faults.subscribe`)."""
         if self.faults.unreachable and self._sock is not None:
             self._close_listener()
             for conn in list(self._connections):
@@ -178,14 +179,17 @@ class RouterOsServer:
             self._sock.close()
             self._sock = None
 
-    async def _watch(self) -> None:
-        while True:
-            await asyncio.sleep(WATCH_S)
+    def _faults_changed(self) -> None:
+        # Faults may change from any thread (a test, the control endpoint): refresh on our loop.
+        if self._loop is not None and not self._stopped:
+            self._loop.call_soon_threadsafe(self._refresh_unless_stopped)
+
+    def _refresh_unless_stopped(self) -> None:
+        if not self._stopped:
             self.refresh()
 
     async def stop(self) -> None:
-        if self._watch_task:
-            self._watch_task.cancel()
+        self._stopped = True
         self._close_listener()
         for conn in list(self._connections):
             conn.abort()

@@ -57,6 +57,7 @@ REAL_PORTS = {"http": 80, "rtsp": 554, "ssh": 22}
 MAPPED_PORTS = {"http": 8080, "rtsp": 8554, "ssh": 2222}
 SAVE_INTERVAL_S = 1.0
 TICK_INTERVAL_S = 1.0
+SYNC_FALLBACK_S = 2.0  # listeners follow fault changes at once; this re-checks them anyway
 PREFILL_DAYS = 60.0
 MAIN, SUB = 101, 102
 
@@ -175,6 +176,10 @@ class SimTown:
         self.devices: dict[str, SimDevice] = {}
         self._by_address: dict[str, SimDevice] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._syncs: set[asyncio.Task[None]] = set()  # listener syncs that fault changes started
+        self._sync_pending = False
+        self._sync_lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = asyncio.Event()
 
     # ---------------------------------------------------------------- building
@@ -444,12 +449,32 @@ class SimTown:
                 dev.faults.upstream_down = bool(router and router.faults.unreachable)
 
     async def _watch_http(self) -> None:
-        """Offline devices refuse connections: close their HTTP listener, re-open it when they recover."""
+        """Offline devices refuse connections: close their HTTP listener, re-open it when they recover.
+
+        Every change of a device's faults schedules this at once (:meth:`_faults_changed`); the slow
+        loop is only a safety net, so an idle town costs next to no CPU."""
         while True:
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(SYNC_FALLBACK_S)
             await self.sync_listeners()
 
+    def _faults_changed(self) -> None:
+        """A device's faults changed: re-derive who is behind a dead link, then open or close ports."""
+        if self._loop is not None and not self._sync_pending:  # before start(), start() syncs
+            self._sync_pending = True
+            self._loop.call_soon_threadsafe(self._sync_now)
+
+    def _sync_now(self) -> None:
+        self._sync_pending = False
+        self._propagate_links()
+        task = asyncio.create_task(self.sync_listeners())
+        self._syncs.add(task)
+        task.add_done_callback(self._syncs.discard)
+
     async def sync_listeners(self) -> None:
+        async with self._sync_lock:
+            await self._sync_listeners()
+
+    async def _sync_listeners(self) -> None:
         for dev in self.devices.values():
             if dev.runner is None:
                 continue
@@ -482,6 +507,9 @@ class SimTown:
             await self._serve_all()
         self._write_overlay()
         self._save(all_devices=True)
+        self._loop = asyncio.get_running_loop()
+        for dev in self.devices.values():
+            dev.faults.subscribe(self._faults_changed)
         for coro in (self._tick_recorders(), self._watch_http(), self._autosave()):
             self._tasks.append(asyncio.create_task(coro))
 

@@ -256,3 +256,19 @@ def test_monitoring_process_reports_a_program_that_dies_in_one_line(tmp_path: Pa
     assert result.get("failed") is True
     assert result["msg"].startswith("dies exited with code 3 right after it started: cannot listen: port taken")
     assert not (tmp_path / "dies.pid").exists()
+
+
+def test_monitoring_process_never_signals_a_pid_that_another_program_reused(tmp_path: Path) -> None:
+    bystander = subprocess.Popen(["sleep", "60"])  # what got the pid after the exporter died
+    try:
+        (tmp_path / "prog.json").write_text(json.dumps({"pid": bystander.pid, "starttime": "1"}), encoding="utf-8")
+        (tmp_path / "prog.pid").write_text(f"{bystander.pid}\n", encoding="ascii")
+        stopped = module({"name": "prog", "state_dir": str(tmp_path), "state": "stopped"})
+        assert stopped["changed"] is False and stopped["action"] == "none"
+        assert not (tmp_path / "prog.json").exists()  # the stale record is forgotten
+        (tmp_path / "prog.pid").write_text(f"{bystander.pid}\n", encoding="ascii")  # an older script's pid file
+        assert module({"name": "prog", "state_dir": str(tmp_path), "state": "stopped"})["changed"] is False
+        assert bystander.poll() is None  # still running
+    finally:
+        bystander.kill()
+        bystander.wait()

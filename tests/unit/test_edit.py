@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from camfleet.inventory import load
 from camfleet.inventory.edit import EditError, record_firmware, set_scalar
@@ -57,3 +58,24 @@ def test_a_shape_it_does_not_know_is_refused_not_guessed(tmp_path: Path) -> None
         set_scalar(file, ("cameras", 0, "device"), "firmware", "x")
     with pytest.raises(EditError, match=r"no cameras\.3"):
         set_scalar(file, ("cameras", 3), "firmware", "x")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the entry ends in a nested list, then the next list item (indented list)
+        "recorders:\n  - id: nvr-01\n    model: A\n    disks:\n      - slot: 1\n  - id: nvr-02\n    model: B\n",
+        # ... in a nested mapping, then a comment for the next entry and the next entry
+        "recorders:\n- id: nvr-01\n  cost:\n    amount_vnd: 5\n\n# the second recorder\n- id: nvr-02\n  model: B\n",
+        # ... in a block scalar
+        "recorders:\n- id: nvr-01\n  note: |\n    two\n    lines\n- id: nvr-02\n  model: B\n",
+    ],
+    ids=["indented-list", "nested-mapping", "block-scalar"],
+)
+def test_a_key_added_after_a_nested_block_lands_in_its_own_entry(tmp_path: Path, text: str) -> None:
+    file = tmp_path / "station.yml"
+    file.write_text(text, encoding="utf-8")
+    assert set_scalar(file, ("recorders", 0), "firmware", "V1") is True
+    after = yaml.safe_load(file.read_text(encoding="utf-8"))
+    assert after["recorders"][0]["firmware"] == "V1" and "firmware" not in after["recorders"][1]
+    assert "# the second recorder" not in text or "firmware: V1\n\n# the second recorder" in file.read_text("utf-8")

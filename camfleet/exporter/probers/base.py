@@ -91,7 +91,8 @@ class Metrics:
     and running ``generate_latest`` over a fresh registry costs ~0.2 ms a probe, a sixth of
     the exporter's CPU in a burst of 1,000 (``bench/exporter.py``). Given a registry, it
     registers as a collector too, so ``registry.get_sample_value(...)`` and
-    ``generate_latest(registry)`` see the same series (byte for byte: tests/exporter).
+    ``generate_latest(registry)`` see the same series (byte for byte when labels are given in
+    sorted order, as prometheus_client sorts them; Prometheus itself does not care: tests/exporter).
     """
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:

@@ -178,21 +178,39 @@ class Process:
         return state
 
     def stray_pid(self) -> int | None:
-        """A pid file without a state file (an older script's): its pid, if that program still runs."""
+        """A pid file without a state file (an older script's): its pid, if that program still runs.
+
+        Never trusted when a state file exists (its start time already said the program is gone),
+        and only when the process's command line names this program: a pid reused by something
+        else after a crash or a reboot must never be signalled.
+        """
+        if self.state_file.exists():
+            return None
         try:
             pid = int(self.pid_file.read_text(encoding="ascii").strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except (OSError, ValueError):
             return None
-        return pid if start_time(pid) is not None else None
+        ours = any(self.name.encode() in os.path.basename(arg) or self.name.encode() == arg for arg in cmdline)
+        return pid if ours and start_time(pid) is not None else None
 
     def stop(self, pid: int, timeout: float) -> None:
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while start_time(pid) is not None:
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                deadline = time.monotonic() + 5
-            time.sleep(0.1)
+        """SIGTERM, then SIGKILL after ``timeout``; fails in one line if the program still will not go."""
+        try:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            killed = False
+            while start_time(pid) is not None:
+                if time.monotonic() > deadline:
+                    if killed:
+                        self.module.fail_json(msg=f"{self.name} (pid {pid}) did not stop, even after SIGKILL")
+                    os.kill(pid, signal.SIGKILL)
+                    killed, deadline = True, time.monotonic() + 5
+                time.sleep(0.1)
+        except ProcessLookupError:
+            pass  # it exited on its own meanwhile
+        except PermissionError:
+            self.module.fail_json(msg=f"{self.name} (pid {pid}) belongs to another user; stop it by hand")
         self.forget()
 
     def forget(self) -> None:

@@ -116,6 +116,7 @@ from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
 try:
     from camfleet.commissioning import Checks, mark_commissioned, record_text
     from camfleet.drivers.errors import DriverError
+    from camfleet.inventory.edit import EditError
     from camfleet.probes.rtsp import probe_stream
 except ImportError:  # reported by require_camfleet()
     pass
@@ -187,7 +188,12 @@ def run_module(module: Any) -> None:
         snapshot.write_bytes(jpeg)
         record.write_text(text, encoding="utf-8")
     signed = bool(camera.sign and camera.sign.installed_on)
-    updated = bool(p["update_inventory"] and signed and mark_commissioned(fleet, camera))
+    try:
+        updated = bool(p["update_inventory"] and signed and mark_commissioned(fleet, camera))
+    except (EditError, OSError) as err:
+        module.fail_json(
+            msg=f"{camera.id}: commissioned, but the inventory could not be updated: {err}; set its status by hand"
+        )
     module.exit_json(
         changed=not same or updated,
         record=str(record),

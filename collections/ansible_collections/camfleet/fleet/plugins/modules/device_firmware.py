@@ -221,9 +221,9 @@ SPEC: dict[str, Any] = dict(
 
 
 def recorded(module: Any, fleet: Any, entry: Any, build: str | None) -> bool:
-    """Write ``build`` into the entry's inventory file when asked, not in check mode, and when it differs."""
-    inventory = entry.device.firmware if hasattr(entry, "device") and entry.device else getattr(entry, "firmware", None)
-    if not build or build == inventory or module.check_mode or not module.params["update_inventory"]:
+    """Write ``build`` into the entry's inventory file when asked and not in check mode; False when the
+    file already says so (it is compared with the file, never with the entry loaded before the upgrade)."""
+    if not build or module.check_mode or not module.params["update_inventory"]:
         return False
     try:
         return record_firmware(fleet, entry.id, build)

@@ -17,8 +17,8 @@ The contract is the module's own: each module exposes ``SPEC`` (the keyword argu
 ``_name``, ``exit_json``, ``fail_json``, ``warn`` — and the results cross a JSON round trip with
 ``no_log`` values masked, exactly as a module's would.
 
-The normal module launch is still used when the connection is not local, for ``async`` and
-``become`` tasks, and everywhere when ``CAMFLEET_INPROCESS=0`` (to debug a module as a process, or
+The normal module launch is still used when the connection is not local, for ``async``, ``become``
+and ``environment:`` tasks, and everywhere when ``CAMFLEET_INPROCESS=0`` (to debug a module as a process, or
 to compare both paths)::
 
     CAMFLEET_INPROCESS=0 .venv/bin/ansible-playbook playbooks/configure.yml --check
@@ -137,11 +137,13 @@ def run_in_process(name: str, args: dict[str, Any], *, check_mode: bool, diff: b
 
 
 def in_process_allowed(action: ActionBase) -> bool:
-    """Whether this task may skip the module launch: a local connection, no async, no become."""
+    """Whether this task may skip the module launch: a local connection, no async, become or environment."""
     if os.environ.get(ENV, "1") in ("0", "false", "no"):
         return False
     task = action._task
-    return bool(action._connection.transport == "local" and not task.async_val and not task.become)
+    local = action._connection.transport == "local"
+    # environment: a launched module runs with it; camfleet reads os.environ (overlay, vault), so launch.
+    return bool(local and not task.async_val and not task.become and not task.environment)
 
 
 class InProcessAction(ActionBase):
