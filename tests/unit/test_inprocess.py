@@ -133,3 +133,35 @@ def test_a_module_that_forgets_to_exit_fails(inprocess: types.ModuleType, fake_m
     fake_module.run_module = lambda module: None  # type: ignore[attr-defined]
     result = inprocess.run_in_process("_fake", {}, check_mode=False, diff=False)
     assert result["failed"] is True and "returned without a result" in result["msg"]
+
+
+@pytest.mark.parametrize(
+    ("transport", "async_val", "become", "environment", "env", "allowed"),
+    [
+        ("local", 0, False, [{}], {}, True),  # what Ansible passes for a plain task: an empty entry per level
+        ("local", 0, False, None, {}, True),
+        ("local", 0, False, [{}, {"HTTPS_PROXY": "x"}], {}, False),  # the task's environment needs a process
+        ("ssh", 0, False, [{}], {}, False),
+        ("local", 30, False, [{}], {}, False),
+        ("local", 0, True, [{}], {}, False),
+        ("local", 0, False, [{}], {"CAMFLEET_INPROCESS": "0"}, False),
+    ],
+)
+def test_when_a_module_runs_in_the_worker(
+    inprocess: types.ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    transport: str,
+    async_val: int,
+    become: bool,
+    environment: list[dict[str, str]] | None,
+    env: dict[str, str],
+    allowed: bool,
+) -> None:
+    monkeypatch.delenv("CAMFLEET_INPROCESS", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    action = types.SimpleNamespace(
+        _connection=types.SimpleNamespace(transport=transport),
+        _task=types.SimpleNamespace(async_val=async_val, become=become, environment=environment),
+    )
+    assert inprocess.in_process_allowed(action) is allowed

@@ -143,7 +143,8 @@ def in_process_allowed(action: ActionBase) -> bool:
     task = action._task
     local = action._connection.transport == "local"
     # environment: a launched module runs with it; camfleet reads os.environ (overlay, vault), so launch.
-    return bool(local and not task.async_val and not task.become and not task.environment)
+    environment = [e for e in (task.environment or []) if e]  # Ansible keeps an empty entry per level
+    return bool(local and not task.async_val and not task.become and not environment)
 
 
 class InProcessAction(ActionBase):
