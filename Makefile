@@ -105,7 +105,7 @@ golden: setup
 	$(BIN)/python tests/golden/regenerate.py
 
 dashboards: setup
-	$(BIN)/python -m camfleet.dashboards
+	$(BIN)/python -m camfleet.config.grafana
 
 schema: setup
 	$(BIN)/camfleet schema -o schema/inventory.schema.json

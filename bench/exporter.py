@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.stream_probe import children_cpu, raise_fd_limit  # noqa: E402
 from bench.towns import BIN, PASSWORD, generated_town, simulated  # noqa: E402
-from camfleet.drivers import live_url  # noqa: E402
+from camfleet.drivers import stream_url  # noqa: E402
 from camfleet.inventory import load  # noqa: E402
 from camfleet.probes.rtsp import probe_stream  # noqa: E402
 
@@ -108,11 +108,11 @@ class Town:
 
 def town_view(folder: Path, overlay: Path, state: Path) -> Town:
     os.environ["CAMFLEET_OVERLAY"] = str(overlay)
-    fleet = load(folder).fleet  # overlay applied: simulated addresses
+    fleet = load(folder).fleet  # overlay applied: endpoints are the simulated addresses
     urls = {}
     for cam in fleet.cameras.values():
-        if cam.is_managed and cam.device is not None and cam.network.address:
-            urls[cam.id] = live_url(cam.device.vendor.value, cam.network.address, cam.network.rtsp_port, sub=True)
+        if cam.is_managed and cam.device is not None and fleet.reachable(cam.id):
+            urls[cam.id] = stream_url(fleet, cam.id, sub=True)
     sim_pid = int((state / "sim.pid").read_text().strip())
     return Town(folder, overlay, sim_pid, list(urls), urls)
 

@@ -1,4 +1,4 @@
-"""The ``camfleet`` command: validate, report, schema (sim, exporter and status come with their issues).
+"""The ``camfleet`` command: validate, report, status, schema, firmware, sim, exporter.
 
 Exit codes: 0 fine, 1 the inventory (or a device) has problems, 2 bad usage.
 Mistakes get one line each on stderr, never a traceback.
@@ -7,14 +7,26 @@ Mistakes get one line each on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from camfleet import __version__
+from camfleet.exporter.commands import add_parser as add_exporter
 from camfleet.inventory import InventoryError, Problem, load
+from camfleet.inventory.catalogue import vulnerable_devices
+from camfleet.inventory.plans import recorder_plans
+from camfleet.inventory.schema import schema_text
+from camfleet.inventory.vault import device_credentials
+from camfleet.jobs import status
+from camfleet.jobs.firmware import DEFAULT_STORE, verify_store
 from camfleet.paths import SCHEMA
+from camfleet.reports import budget, retention
+from camfleet.reports.document import RENDERERS
+from camfleet.sim.commands import add_parser as add_sim
+from camfleet.sim.firmware import fetch_sim
 from camfleet.sim.town import SimError
 
 
@@ -48,10 +60,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from camfleet.reports import budget, retention
-    from camfleet.reports.document import RENDERERS
-    from camfleet.storage import recorder_plans
-
     try:
         fleet = load(args.folder).fleet
     except InventoryError as exc:
@@ -78,22 +86,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from camfleet.health import as_json, check, table
-    from camfleet.inventory.vault import device_credentials
-
     try:
         fleet = load(args.folder).fleet
         creds = device_credentials(args.folder, args.vault_password_file)
     except InventoryError as exc:
         _print_problems(exc.problems)
         return 1
-    health = asyncio.run(check(fleet, creds, args.timeout))
+    health = asyncio.run(status.check(fleet, creds, args.timeout))
     if args.format == "json":
-        print(json.dumps(as_json(health), indent=2))
+        print(json.dumps(status.as_json(health), indent=2))
     else:
-        sys.stdout.write(table(fleet, health))
+        sys.stdout.write(status.table(fleet, health))
     failing = [s for s in health.streams.values() if not s.startswith("ok")] + [
         r for r, up in health.routers.items() if not up
     ]
@@ -101,8 +104,6 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from camfleet.schema import schema_text
-
     text = schema_text()
     if args.output == "-":
         sys.stdout.write(text)
@@ -110,6 +111,30 @@ def cmd_schema(args: argparse.Namespace) -> int:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"wrote {args.output}", file=sys.stderr)
     return 0
+
+
+def cmd_firmware(args: argparse.Namespace) -> int:
+    try:
+        fleet = load(args.folder, overlay=False).fleet
+    except InventoryError as exc:
+        _print_problems(exc.problems)
+        return 1
+    if args.action == "vulnerable":
+        for found in vulnerable_devices(fleet):
+            bad = found.vulnerable
+            assert bad is not None
+            print(f"{found.device}\t{found.model}\t{found.current}\t{bad.label()}\t-> {found.approved}")
+        return 0
+    if args.action == "fetch-sim":
+        for path in fetch_sim(fleet, args.store):
+            print(f"wrote {path}")
+    checked = verify_store(fleet, args.store)
+    if args.action == "verify":
+        for path in checked.good:
+            print(f"ok {path}")
+    for problem in checked.problems:
+        print(problem, file=sys.stderr)
+    return 1 if checked.problems else 0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -145,12 +170,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default=str(SCHEMA), help=f"file to write, or - for stdout (default {SCHEMA})")
     p.set_defaults(func=cmd_schema)
 
-    from camfleet.sim.commands import add_parser as add_sim
+    p = sub.add_parser("firmware", help="the firmware catalogue: who runs a vulnerable build, the store's files")
+    p.add_argument(
+        "action",
+        choices=("vulnerable", "verify", "fetch-sim"),
+        help="vulnerable: devices whose last-seen build the catalogue marks bad; verify: the SHA-256 of every "
+        "approved file in the store; fetch-sim: write the simulator's approved files into the store",
+    )
+    p.add_argument("folder", help="town inventory folder, e.g. inventory/ngoc-lac")
+    p.add_argument(
+        "--store", type=Path, default=Path(DEFAULT_STORE), help=f"firmware store folder (default {DEFAULT_STORE})"
+    )
+    p.set_defaults(func=cmd_firmware)
 
     add_sim(sub)
-
-    from camfleet.exporter.commands import add_parser as add_exporter
-
     add_exporter(sub)
     return parser
 

@@ -493,3 +493,36 @@ SECTION_MODELS: dict[str, type[Strict]] = {
     "links": Link,
     "cameras": Camera,
 }
+
+
+# --------------------------------------------------------------------------- which driver a device needs
+
+#: Camera driver per vendor; vendors without one are cameras camfleet cannot administer.
+#: The names are the inventory's ``device.driver`` vocabulary (checked by the loader);
+#: :mod:`camfleet.drivers` maps each to its class.
+CAMERA_DRIVERS: dict[Vendor, str] = {
+    Vendor.hikvision: "hikvision_isapi",
+    Vendor.dahua: "dahua_cgi",
+    Vendor.kbvision: "dahua_cgi",  # KBVision cameras are Dahua OEM builds
+}
+RECORDER_DRIVERS: dict[Vendor, str] = {
+    Vendor.hikvision: "hikvision_isapi_nvr",
+}
+KNOWN_DRIVERS = frozenset(CAMERA_DRIVERS.values()) | frozenset(RECORDER_DRIVERS.values())
+
+
+def driver_name(entry: Camera | Recorder) -> str:
+    """The driver an inventory camera or recorder needs: its ``device.driver`` override, else its vendor's.
+
+    ValueError (naming the device) when it has no device or camfleet has no driver for its vendor.
+    """
+    if isinstance(entry, Camera):
+        if entry.device is None:
+            raise ValueError(f"{entry.id}: no device in the inventory; nothing to drive")
+        name = entry.device.driver or CAMERA_DRIVERS.get(entry.device.vendor)
+        vendor = entry.device.vendor
+    else:
+        name, vendor = RECORDER_DRIVERS.get(entry.vendor), entry.vendor
+    if name is None:
+        raise ValueError(f"{entry.id}: camfleet has no driver for {vendor.value} devices")
+    return name

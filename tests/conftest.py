@@ -16,6 +16,13 @@ os.environ.setdefault("CAMFLEET_CACHE_DIR", tempfile.mkdtemp(prefix="camfleet-te
 os.environ.pop("CAMFLEET_OVERLAY", None)
 
 
+def require_program(path: str, package: str) -> None:
+    """Fail (never skip) when a program the test needs is missing: ``make setup`` installs it, so in CI
+    a missing one is a broken setup, and a test that quietly skips would let it pass."""
+    if not Path(path).exists():
+        pytest.fail(f"{path} is missing: install Debian's {package} (make setup does)", pytrace=False)
+
+
 @pytest.fixture
 def town_copy(tmp_path: Path) -> Path:
     """A writable copy of the reference town."""

@@ -1,11 +1,13 @@
 """Device drivers: one class per device family behind one interface (:mod:`camfleet.drivers.base`).
 
-This module names the drivers, so the inventory can say which one each device needs and an
-unknown override is caught at validation, and maps each name to its class the way netmiko's
-``ssh_dispatcher`` maps a ``device_type`` (classes are imported on first use, so loading the
-inventory does not import httpx).
+This is the only package that speaks a device protocol (ISAPI, Dahua CGI, RouterOS' console,
+RTSP URL paths). It maps each driver name of the inventory (:data:`camfleet.model.KNOWN_DRIVERS`)
+to its class the way netmiko's ``ssh_dispatcher`` maps a ``device_type``, and connects a driver to
+a device of a loaded town: the address comes from :meth:`camfleet.inventory.Fleet.endpoint`
+(the simulator's loopback one when an overlay applies), never from a caller.
 
-    .venv/bin/python -c "from camfleet.drivers import driver_class; print(driver_class('dahua_cgi'))"
+    .venv/bin/python -c "from camfleet.inventory import load; from camfleet.drivers import stream_url; \\
+        print(stream_url(load('inventory/ngoc-lac').fleet, 'cam-05-t02', sub=True))"
 """
 
 from __future__ import annotations
@@ -13,24 +15,15 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from camfleet.model import Vendor
+from camfleet.inventory.fleet import Fleet
+from camfleet.model import Camera, Recorder, driver_name
 
 if TYPE_CHECKING:
     from camfleet.drivers.base import Driver
-    from camfleet.model import Camera, Recorder
+    from camfleet.drivers.routeros.driver import RouterOsDriver
 
-#: Camera driver per vendor; vendors without one are cameras camfleet cannot administer.
-CAMERA_DRIVERS: dict[Vendor, str] = {
-    Vendor.hikvision: "hikvision_isapi",
-    Vendor.dahua: "dahua_cgi",
-    Vendor.kbvision: "dahua_cgi",  # KBVision cameras are Dahua OEM builds
-}
-RECORDER_DRIVERS: dict[Vendor, str] = {
-    Vendor.hikvision: "hikvision_isapi_nvr",
-}
-KNOWN_DRIVERS = frozenset(CAMERA_DRIVERS.values()) | frozenset(RECORDER_DRIVERS.values())
-
-#: Driver name -> "module:Class" (imported on first use).
+#: Driver name -> "module:Class". Imported on first use, deliberately: the CLI's inventory commands
+#: and the exporter's start need none of httpx, netmiko or the crypto the drivers pull in.
 DRIVER_CLASSES: dict[str, str] = {
     "hikvision_isapi": "camfleet.drivers.hikvision:HikvisionCamera",
     "hikvision_isapi_nvr": "camfleet.drivers.hikvision:HikvisionNvr",
@@ -57,33 +50,58 @@ def preload() -> None:
     """
     for name in DRIVER_CLASSES:
         driver_class(name)
-    for module in ("httpcore", "camfleet.drivers.routeros"):  # httpx imports httpcore on its first client
+    for module in ("httpcore", "camfleet.drivers.routeros", "netmiko"):  # httpx imports httpcore on its first client
         importlib.import_module(module)
 
 
-def driver_name_for(entry: Camera | Recorder) -> str:
-    """The driver an inventory camera or recorder needs: its ``device.driver`` override, else its vendor's."""
-    from camfleet.model import Camera
-
-    if isinstance(entry, Camera):
-        if entry.device is None:
-            raise ValueError(f"{entry.id}: no device in the inventory; nothing to drive")
-        name = entry.device.driver or CAMERA_DRIVERS.get(entry.device.vendor)
-        vendor = entry.device.vendor
-    else:
-        name, vendor = RECORDER_DRIVERS.get(entry.vendor), entry.vendor
-    if name is None:
-        raise ValueError(f"{entry.id}: camfleet has no driver for {vendor.value} devices")
-    return name
-
-
 def driver_for(entry: Camera | Recorder) -> type[Driver]:
-    """The driver class for an inventory camera or recorder (build it with ``cls.from_inventory``)."""
-    return driver_class(driver_name_for(entry))
+    """The driver class for an inventory camera or recorder; ValueError when camfleet has none."""
+    return driver_class(driver_name(entry))
+
+
+def has_driver(entry: Camera | Recorder) -> bool:
+    try:
+        driver_name(entry)
+    except ValueError:
+        return False
+    return True
+
+
+def open_driver(fleet: Fleet, device_id: str, username: str, password: str, *, timeout: float = 5.0) -> Driver:
+    """A driver for a camera or recorder of ``fleet``, logged in as ``username`` at the device's endpoint.
+
+    ValueError when camfleet has no driver for it; :class:`~camfleet.inventory.fleet.EndpointError`
+    when it must not be reached (no address, or not in the simulator's overlay). Nothing is sent yet.
+    """
+    entry = fleet.device(device_id)
+    cls = driver_for(entry)
+    where = fleet.endpoint(device_id)
+    port = where.http_port if where.http_port is not None else 80
+    return cls(device_id, where.host, port, username, password, timeout=timeout)
+
+
+def open_router(fleet: Fleet, router_id: str, username: str, password: str, *, timeout: float = 10.0) -> RouterOsDriver:
+    """The RouterOS driver for a link router of ``fleet`` (nothing is sent before the first command)."""
+    from camfleet.drivers.routeros.driver import RouterOsDriver  # netmiko, imported on first use (see DRIVER_CLASSES)
+
+    router = fleet.link_routers.get(router_id)
+    if router is None:
+        raise KeyError(f"{router_id}: no link router with this id in the inventory")
+    if router.device_type != RouterOsDriver.device_type:
+        raise ValueError(f"{router_id}: device_type {router.device_type} has no driver in camfleet")
+    where = fleet.endpoint(router_id)
+    return RouterOsDriver(
+        router_id,
+        where.host,
+        port=where.ssh_port or 22,
+        username=username,
+        password=password,
+        conn_timeout=timeout,
+    )
 
 
 #: RTSP paths (main, sub) of a vendor's live streams; Hikvision's scheme is also EZVIZ's and most ONVIF
-#: cameras'. Drivers, probes and the exporter all build stream URLs here (device-apis.md §4).
+#: cameras' (device-apis.md §4).
 STREAM_PATHS: dict[str, tuple[str, str]] = {
     "dahua": ("/cam/realmonitor?channel=1&subtype=0", "/cam/realmonitor?channel=1&subtype=1"),
     "kbvision": ("/cam/realmonitor?channel=1&subtype=0", "/cam/realmonitor?channel=1&subtype=1"),
@@ -94,7 +112,15 @@ DEFAULT_STREAM_PATHS = ("/Streaming/Channels/101", "/Streaming/Channels/102")
 
 
 def live_url(vendor: str, host: str, rtsp_port: int = 554, *, sub: bool = False) -> str:
-    """A camera's live RTSP URL, without credentials (probes pass them apart from the URL)."""
+    """A live RTSP URL by vendor, without credentials (probes pass them apart from the URL)."""
     paths = STREAM_PATHS.get(str(vendor), DEFAULT_STREAM_PATHS)
     host_part = f"[{host}]" if ":" in host else host
     return f"rtsp://{host_part}:{rtsp_port}{paths[1 if sub else 0]}"
+
+
+def stream_url(fleet: Fleet, camera_id: str, *, sub: bool = False) -> str:
+    """The live RTSP URL of a camera of ``fleet`` at its endpoint: every caller builds stream URLs here."""
+    camera = fleet.cameras[camera_id]
+    vendor = camera.device.vendor.value if camera.device is not None else "other"
+    where = fleet.endpoint(camera_id)
+    return live_url(vendor, where.host, where.rtsp_port or 554, sub=sub)

@@ -21,14 +21,11 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self
+from typing import Any, ClassVar, NamedTuple, Self
 
 from camfleet.drivers.desired import DesiredConfig, diff
 from camfleet.drivers.errors import DeviceTimeout, DriverError, Unreachable
 from camfleet.drivers.http import DeviceSession
-
-if TYPE_CHECKING:
-    from camfleet.model import Camera, Recorder
 
 Progress = Callable[[int], None]
 
@@ -185,28 +182,6 @@ class Driver(abc.ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.device_id!r}, {self.host!r}, {self.port})"
 
-    @classmethod
-    def from_inventory(
-        cls,
-        entry: Camera | Recorder,
-        username: str,
-        password: str,
-        *,
-        timeout: float = 5.0,
-        scheme: str = "http",
-        verify: bool | str = True,
-    ) -> Self:
-        """A driver for an inventory camera or recorder (address and HTTP port from the entry)."""
-        from camfleet.model import Camera
-
-        if isinstance(entry, Camera):
-            host, port = entry.network.address, entry.network.http_port
-        else:
-            host, port = entry.address, entry.http_port
-        if host is None:
-            raise ValueError(f"{entry.id}: no network.address in the inventory; cannot reach it")
-        return cls(entry.id, host, port, username, password, timeout=timeout, scheme=scheme, verify=verify)
-
     def close(self) -> None:
         self.session.close()
 
@@ -242,6 +217,12 @@ class Driver(abc.ABC):
     @abc.abstractmethod
     def set_password(self, user: str, new: str) -> None:
         """Change ``user``'s password; if it is the driver's own login, the driver switches to it."""
+
+    def set_user_password(self, user: str, new: str, old: str) -> None:
+        """Change another login's password through this (administrator's) session. ``old`` is the
+        password it has now: some firmware wants it (Dahua's ``modifyPassword``), most do not.
+        """
+        self.set_password(user, new)
 
     @abc.abstractmethod
     def add_user(self, name: str, password: str, level: str = "viewer") -> User: ...
@@ -293,12 +274,6 @@ class ConfigurableCamera(Driver):
     Families implement :meth:`read_config`, :meth:`fit` and :meth:`write`; the base runs the engine.
     """
 
-    def stream_url(self, rtsp_port: int = 554, *, sub: bool = False) -> str:
-        """This camera's live RTSP URL, without credentials."""
-        from camfleet.drivers import live_url
-
-        return live_url(self.vendor, self.host, rtsp_port, sub=sub)
-
     @abc.abstractmethod
     def read_config(self) -> DesiredConfig:
         """The managed settings as the device has them now."""
@@ -337,6 +312,10 @@ class ConfigurableCamera(Driver):
 
 class RecorderDriver(Driver):
     """An NVR: camera channels, schedules, disks and footage search."""
+
+    @abc.abstractmethod
+    def protocol_for(self, vendor: str) -> str:
+        """The protocol this recorder pulls a camera of ``vendor`` with (what :meth:`set_channel` takes)."""
 
     @abc.abstractmethod
     def channels(self) -> list[Channel]: ...

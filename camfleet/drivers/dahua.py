@@ -296,6 +296,13 @@ class DahuaCamera(ConfigurableCamera):
         self.ok("userManager", "modifyPassword", {"name": user, "pwd": new, "pwdOld": self._password})
         self._set_password(new)
 
+    def set_user_password(self, user: str, new: str, old: str) -> None:
+        """``modifyPassword`` of another login, with its old password (Dahua checks it)."""
+        if user == self.username:
+            self.set_password(user, new)
+            return
+        self.ok("userManager", "modifyPassword", {"name": user, "pwd": new, "pwdOld": old})
+
     def add_user(self, name: str, password: str, level: str = "viewer") -> User:
         group = GROUPS.get(level.lower())
         if group is None:

@@ -65,19 +65,3 @@ def envelope(payload: Any, pub: str) -> dict[str, str]:
     sealed = encryptor.update(zero_pad(json.dumps(payload, separators=(",", ":")).encode("utf-8")))
     sealed += encryptor.finalize()
     return {"cipher": CIPHER, "salt": salt, "content": base64.b64encode(sealed).decode("ascii")}
-
-
-def open_envelope(params: Any, key: rsa.RSAPrivateKey) -> Any:
-    """The payload of an envelope, for the simulated device; ValueError if it is not a good one."""
-    if not isinstance(params, dict) or params.get("cipher") != CIPHER:
-        raise ValueError("cipher must be RPAC-256")
-    try:
-        aes_key = key.decrypt(bytes.fromhex(str(params["salt"])), padding.PKCS1v15())
-        if len(aes_key) != KEY_DIGITS or not aes_key.isdigit():
-            raise ValueError("the key is not 32 digits")
-        decryptor = Cipher(algorithms.AES(aes_key), modes.CBC(IV)).decryptor()
-        sealed = base64.b64decode(str(params["content"]), validate=True)
-        text = (decryptor.update(sealed) + decryptor.finalize()).rstrip(b"\0")
-        return json.loads(text.decode("utf-8"))
-    except (KeyError, ValueError, TypeError) as exc:
-        raise ValueError(f"envelope does not open ({type(exc).__name__})") from None

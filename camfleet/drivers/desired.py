@@ -1,50 +1,21 @@
-"""The settings camfleet manages on a camera, built from the inventory, and the diff between two of them.
+"""The settings camfleet manages on a camera, in one vendor-neutral vocabulary, and the diff between two.
 
 Why a vendor-neutral model: the Ansible module, the audit (check mode) and the drivers compare
-"what the inventory wants" with "what the device has" in one vocabulary; each driver maps it to
-its vendor's words (ISAPI XML, Dahua ``key=value``) and fits it to what the device can hold
-(:meth:`camfleet.drivers.base.ConfigurableCamera.fit`).
-
-Mapping from the inventory (:func:`desired_camera_config`):
-
-- ``device_name`` = the camera id (``cam-05-t02``): what the NVR, the web UI and discovery show.
-- ``osd_text`` = the channel name burned into the video: the camera's landmark, else its street,
-  folded to ASCII (``Trước chợ Minh Khai`` → ``Truoc cho Minh Khai``) and cut to 32 characters.
-  Why ASCII: the OSD fonts of the cameras in the field render few Vietnamese letters, and
-  Hikvision limits channel names to 32 characters [?, vendor UIs]; footage handed to the police
-  must stay readable.
-- ``timezone`` = the town's IANA zone as a fixed offset label, ``Asia/Ho_Chi_Minh`` →
-  ``UTC+07:00`` (Viet Nam has no daylight saving). Drivers write it as Hikvision's POSIX string
-  ``CST-7:00:00`` (sign inverted, device-apis.md §1.5) and Dahua's zone index ``NTP.TimeZone=12``
-  (GMT+07:00 in Dahua's table [M]). Zones with daylight saving are refused (ValueError).
-- ``ntp_servers`` = ``town.ntp_servers`` in order (devices keep only the first; see ``fit``).
-- ``main``/``sub`` = the camera's stream profiles; ``sub`` None leaves the sub stream alone.
-- ``services``: UPnP, P2P cloud, telnet and SSH all off (device-apis.md §6.4, §6.5).
-- ``masks`` = ``privacy_masks`` (0..1 of the frame, origin top left).
+"what the inventory wants" (built by :mod:`camfleet.config.camera`) with "what the device has"
+in one vocabulary; each driver maps it to its vendor's words (ISAPI XML, Dahua ``key=value``)
+and fits it to what the device can hold (:meth:`camfleet.drivers.base.ConfigurableCamera.fit`).
 
 Nothing here is secret; :func:`diff` also drops any key that looks like one.
 
-Reproduce by hand::
-
-    .venv/bin/python -c "from camfleet.inventory import load; from camfleet.drivers.desired import *; \\
-        f = load('inventory/ngoc-lac').fleet; print(desired_camera_config(f, f.cameras['cam-05-t01']))"
+    .venv/bin/python -c "from camfleet.drivers.desired import *; print(offset_label(25200), label_offset('UTC+07:00'))"
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import unicodedata
-import zoneinfo
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from camfleet.inventory.fleet import Fleet
-    from camfleet.model import Camera, StreamProfile
-
-OSD_MAX = 32
 MASK_TOLERANCE = 0.002  # device grids (704x576, 8192 steps) round a mask by less than this
 SECRET_WORDS = ("password", "secret", "token", "verificationcode", "key")
 
@@ -60,18 +31,6 @@ class StreamSettings:
     bitrate_kbps: int
     bitrate_mode: str
     gop: int
-
-    @classmethod
-    def from_profile(cls, profile: StreamProfile) -> StreamSettings:
-        return cls(
-            codec=str(profile.codec.value),
-            width=profile.width,
-            height=profile.height,
-            fps=profile.fps,
-            bitrate_kbps=profile.bitrate_kbps,
-            bitrate_mode=profile.bitrate_mode,
-            gop=profile.gop,
-        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -197,18 +156,7 @@ def _show(value: Any) -> str:
     return "none" if value is None else str(value)
 
 
-# --------------------------------------------------------------------------- from the inventory
-
-
-def utc_offset_label(iana: str) -> str:
-    """``Asia/Ho_Chi_Minh`` → ``UTC+07:00``; ValueError for zones with daylight saving."""
-    zone = zoneinfo.ZoneInfo(iana)
-    year = dt.datetime.now(dt.UTC).year
-    offsets = {dt.datetime(year, month, 15, tzinfo=zone).utcoffset() for month in (1, 7)}
-    if len(offsets) != 1:
-        raise ValueError(f"time zone {iana} has daylight saving; camfleet writes fixed offsets only")
-    offset = offsets.pop() or dt.timedelta(0)
-    return offset_label(int(offset.total_seconds()))
+# --------------------------------------------------------------------------- time-zone labels
 
 
 def offset_label(seconds_east: int) -> str:
@@ -227,35 +175,3 @@ def label_offset(label: str) -> int | None:
     except ValueError:
         return None
     return seconds if label[3] == "+" else -seconds
-
-
-def ascii_text(text: str, limit: int = OSD_MAX) -> str:
-    """Fold Vietnamese to plain ASCII (``Đường`` → ``Duong``), collapse spaces, cut to ``limit``."""
-    text = text.replace("Đ", "D").replace("đ", "d")
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return " ".join(folded.split())[:limit].rstrip()
-
-
-def osd_text_for(camera: Camera) -> str:
-    return ascii_text(camera.location.landmark or camera.location.street)
-
-
-def desired_camera_config(fleet: Fleet, camera: Camera) -> DesiredConfig:
-    """What ``camera`` should have, from the inventory; ValueError if it has no stream profile."""
-    if camera.stream is None:
-        raise ValueError(f"{camera.id}: no stream profiles (stream.main) in the inventory; nothing to configure")
-    sub = fleet.profiles[camera.stream.sub] if camera.stream.sub else None
-    return DesiredConfig(
-        device_name=camera.id,
-        timezone=utc_offset_label(fleet.town.timezone),
-        ntp_servers=tuple(fleet.town.ntp_servers),
-        osd_text=osd_text_for(camera),
-        main=StreamSettings.from_profile(fleet.profiles[camera.stream.main]),
-        sub=StreamSettings.from_profile(sub) if sub is not None else None,
-        services=ServiceSwitches(),
-        masks=masks_of(camera.privacy_masks),
-    )
-
-
-def masks_of(masks: Iterable[Any]) -> tuple[Mask, ...]:
-    return tuple(Mask(m.x, m.y, m.w, m.h) for m in masks)

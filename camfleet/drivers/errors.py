@@ -15,6 +15,8 @@ Reproduce by hand against the simulator (``camfleet sim`` running)::
 
 from __future__ import annotations
 
+from typing import Any, Self
+
 
 class DriverError(Exception):
     """Base of every driver error: the device id, what went wrong, and the device's own words."""
@@ -23,7 +25,15 @@ class DriverError(Exception):
         self.device_id = device_id
         self.message = message
         self.device_said = device_said
+        #: What the job that met the error knew by then (steps done, the device's site...), for its result.
+        self.facts: dict[str, Any] = {}
         super().__init__(str(self))
+
+    def with_facts(self, **facts: Any) -> Self:
+        """The same error carrying ``facts`` too (the first value given for a key is kept)."""
+        for key, value in facts.items():
+            self.facts.setdefault(key, value)
+        return self
 
     def __str__(self) -> str:
         said = f" (device said: {_one_line(self.device_said)})" if self.device_said else ""

@@ -36,6 +36,8 @@ from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from defusedxml import ElementTree as SafeET
 
 from camfleet.drivers.base import (
@@ -293,9 +295,6 @@ class IsapiDevice(Driver):
 
     def activate(self, password: str) -> bool:
         """The §1.4 challenge: RSA-1024 key to the device, AES-128-ECB password back."""
-        from cryptography.hazmat.primitives.asymmetric import padding, rsa
-        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
         if self.activation_status():
             return False
         key = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 - the vendor protocol is RSA-1024
@@ -677,6 +676,10 @@ class HikvisionNvr(IsapiDevice, RecorderDriver):
     """A Hikvision NVR: IP-camera channels (``InputProxy``), record tracks, disks, footage search."""
 
     name = "hikvision_isapi_nvr"
+
+    def protocol_for(self, vendor: str) -> str:
+        """``proxyProtocol``: Hikvision's own SDK protocol for its cameras, ONVIF for every other make."""
+        return "HIKVISION" if vendor == "hikvision" else "ONVIF"
 
     def snapshot(self, channel: int = 1) -> bytes:
         return self._jpeg(f"/ISAPI/Streaming/channels/{channel}01/picture")

@@ -2,7 +2,7 @@
 
 Status: designed and unit-tested on recorded output only; there is no OpenWrt simulator yet, so
 no driver class is offered (the inventory may name ``device_type: linux`` routers; camfleet
-renders nothing for them and says so, :func:`camfleet.links.render_router`).
+renders nothing for them and says so, :func:`camfleet.config.routeros.render_router`).
 
 Design (device-apis.md §5.3), the same shape as the RouterOS driver:
 

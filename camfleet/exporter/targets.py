@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from camfleet.drivers import driver_name_for
+from camfleet.drivers import has_driver
 from camfleet.exporter.config import Prober
 from camfleet.inventory import InventoryError, load
-from camfleet.inventory.fleet import Fleet
+from camfleet.inventory.fleet import Endpoint, Fleet
 from camfleet.inventory.loader import inventory_files
 from camfleet.inventory.overlay import overlay_path
 from camfleet.inventory.vault import device_credentials
@@ -53,7 +53,7 @@ class Target:
     id: str
     role: Role
     entry: Camera | Recorder | LinkRouter | Town
-    host: str
+    endpoint: Endpoint | None  # None for the town itself
 
     @property
     def camera(self) -> Camera:
@@ -75,14 +75,6 @@ class UnknownTarget(Exception):
     """The target is not in the inventory, or cannot be probed by that module (a 400, one line)."""
 
 
-def _has_driver(entry: Camera | Recorder) -> bool:
-    try:
-        driver_name_for(entry)
-    except ValueError:
-        return False
-    return True
-
-
 @dataclass(frozen=True)
 class Snapshot:
     """One consistent reading of the inventory, vault and overlay."""
@@ -93,18 +85,20 @@ class Snapshot:
 
 
 def build_targets(fleet: Fleet) -> dict[str, Target]:
-    """Devices the exporter can probe: deployed cameras with an address, recorders, link routers.
+    """Devices the exporter can probe: deployed cameras with an address, recorders, link routers —
+    each where :meth:`Fleet.endpoint` says (in a simulated town, only the devices of its overlay).
 
     Plus the town itself (its id, e.g. ``ngoc-lac``), the one target of the ``inventory`` prober.
     """
-    out: dict[str, Target] = {fleet.town.id: Target(fleet.town.id, "town", fleet.town, "")}
-    for cam in fleet.cameras.values():
-        if cam.status in DEPLOYED and cam.device is not None and cam.network.address is not None:
-            out[cam.id] = Target(cam.id, "camera", cam, cam.network.address)
-    for rec in fleet.recorders.values():
-        out[rec.id] = Target(rec.id, "recorder", rec, rec.address)
-    for router in fleet.link_routers.values():
-        out[router.id] = Target(router.id, "router", router, router.address)
+    out: dict[str, Target] = {fleet.town.id: Target(fleet.town.id, "town", fleet.town, None)}
+    devices: list[tuple[Role, Camera | Recorder | LinkRouter]] = [
+        ("camera", c) for c in fleet.cameras.values() if c.status in DEPLOYED and c.device is not None
+    ]
+    devices += [("recorder", r) for r in fleet.recorders.values()]
+    devices += [("router", r) for r in fleet.link_routers.values()]
+    for role, entry in devices:
+        if fleet.reachable(entry.id):
+            out[entry.id] = Target(entry.id, role, entry, fleet.endpoint(entry.id))
     return out
 
 
@@ -191,13 +185,20 @@ class TownView:
         return True
 
     def resolve(self, target_id: str, prober: Prober, module_name: str) -> Target:
-        target = self.snapshot.targets.get(target_id)
+        snap = self.snapshot
+        target = snap.targets.get(target_id)
         if target is None:
+            fleet = snap.fleet
+            known = target_id in fleet.cameras or target_id in fleet.recorders or target_id in fleet.link_routers
+            if known and fleet.overlay is not None and target_id not in fleet.overlay:
+                raise UnknownTarget(
+                    f"target {target_id!r} is not in the simulator's overlay; not probing its real address"
+                )
             raise UnknownTarget(f"unknown target {target_id!r}: not a deployed device of the inventory")
         if target.role not in ROLES[prober]:
             wants = " or ".join(sorted(ROLES[prober]))
             raise UnknownTarget(f"module {module_name!r} probes a {wants}; {target_id!r} is a {target.role}")
-        if prober is Prober.device and isinstance(target.entry, Camera | Recorder) and not _has_driver(target.entry):
+        if prober is Prober.device and isinstance(target.entry, Camera | Recorder) and not has_driver(target.entry):
             raise UnknownTarget(f"module {module_name!r}: camfleet has no driver for {target_id!r}")
         return target
 
@@ -210,7 +211,7 @@ class TownView:
                 if target.role not in ROLES[prober]:
                     continue
                 entry = target.entry
-                if prober is Prober.device and isinstance(entry, Camera | Recorder) and not _has_driver(entry):
+                if prober is Prober.device and isinstance(entry, Camera | Recorder) and not has_driver(entry):
                     continue
                 if isinstance(entry, Camera) and target.id not in snap.credentials:
                     continue  # mounted but not provisioned yet: nothing to log in with, nothing to page about

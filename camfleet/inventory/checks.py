@@ -14,15 +14,13 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from camfleet.drivers import KNOWN_DRIVERS
 from camfleet.inventory import yamlfiles
 from camfleet.inventory.fleet import Fleet
+from camfleet.inventory.messages import dotted, label_for, looks_secret
+from camfleet.inventory.plans import budget_rows, recorder_plans
 from camfleet.inventory.problems import DocPath, Problem, Severity
-from camfleet.model import DEPLOYED, CameraKind, CameraStatus, Funding, RouterRole
-from camfleet.storage import recorder_plans
+from camfleet.model import DEPLOYED, KNOWN_DRIVERS, CameraKind, CameraStatus, Funding, RouterRole
 
-_SECRET_KEY = re.compile(r"(pass(word|wd|phrase)?|secret|private_?key|psk|token|api_?key)$", re.I)
-_PERSONAL_KEY = re.compile(r"(^|_)(name|full_?name|owner_?name|phone|mobile|tel|telephone|cccd|cmnd|id_?card)$", re.I)
 # Vietnamese mobile and landline numbers, with or without +84 and separators.
 _PHONE = re.compile(r"(?<![\d.])(?:\+84|0)(?:[\s.-]?\d){8,10}(?![\d.])")
 yamlfiles.register_scan("phone", _PHONE)
@@ -33,14 +31,6 @@ _PUBLIC_PHONE_PATHS = {("town", "station", "duty_phone")}
 def _problem(where: tuple[Path, DocPath], label: str, message: str, severity: Severity = Severity.error) -> Problem:
     file, path = where
     return Problem(file, None, label, message, severity, path)
-
-
-def looks_secret(key: str) -> bool:
-    return bool(_SECRET_KEY.search(key))
-
-
-def looks_personal(key: str) -> bool:
-    return bool(_PERSONAL_KEY.search(key))
 
 
 # --------------------------------------------------------------------------- privacy and secrets
@@ -73,27 +63,6 @@ def _plaintext(file: Path, doc: Any, *, vars_file: bool) -> Iterator[Problem]:
                 label_for(doc, path),
                 "looks like a phone number: personal data lives only in the ansible-vault file vault/contacts.yml, keyed by the household id",
             )
-
-
-def label_for(doc: Any, path: DocPath) -> str:
-    """How a problem names its field: the entry's id, then the path inside it (cam-01.location.lat)."""
-    head: list[str] = []
-    rest = path
-    if len(path) >= 2 and isinstance(path[1], int) and isinstance(doc, dict):
-        items = doc.get(path[0])
-        item = items[path[1]] if isinstance(items, list) and len(items) > path[1] else None
-        ident = item.get("id") or item.get("model") if isinstance(item, dict) else None
-        if isinstance(ident, str):
-            head, rest = [ident], path[2:]
-    return dotted(*head, *rest)
-
-
-def dotted(*parts: str | int) -> str:
-    """cam-01, privacy_masks, 0, x → cam-01.privacy_masks[0].x"""
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
 
 
 def _is_reference(text: str) -> bool:
@@ -455,8 +424,6 @@ def _ipv4(address: str) -> int:
 
 def budget(fleet: Fleet) -> Iterator[Problem]:
     """Costs add up to the plan; no khu phố spends more than its fund."""
-    from camfleet.reports.budget import budget_rows  # the report and the check share one sum
-
     report = budget_rows(fleet)
     plan = fleet.town.budget.plan_total_vnd
     if report.total_vnd != plan:

@@ -36,6 +36,21 @@ class Origin:
         return self.file, self.path + more
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """Where camfleet reaches a device: the inventory's address and ports, or the simulator's loopback ones."""
+
+    device: str
+    host: str
+    http_port: int | None = None
+    rtsp_port: int | None = None
+    ssh_port: int | None = None
+
+
+class EndpointError(ValueError):
+    """camfleet must not reach this device: it has no address, or the simulator's overlay lacks it."""
+
+
 @dataclass
 class Fleet:
     """Everything a town folder describes, merged from its files."""
@@ -54,16 +69,58 @@ class Fleet:
     cameras: dict[str, Camera] = field(default_factory=dict)
     origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    #: The simulator's address overlay, when one applies (:mod:`camfleet.inventory.overlay`): device id →
+    #: where it answers. Entries keep the town's real addresses (what configs are rendered from);
+    #: :meth:`endpoint` is the one place that says where to send a packet.
+    overlay: dict[str, Endpoint] | None = None
+    overlay_file: Path | None = None
 
-    def copy(self) -> Fleet:
-        """A fleet whose device tables can be changed (the address overlay) without touching this one."""
-        return dataclasses.replace(
-            self,
-            cameras=dict(self.cameras),
-            recorders=dict(self.recorders),
-            link_routers=dict(self.link_routers),
-            files=list(self.files),
-        )
+    def with_overlay(self, endpoints: dict[str, Endpoint], file: Path) -> Fleet:
+        """This fleet, reached through the simulator's loopback addresses (the entries are shared, not copied)."""
+        return dataclasses.replace(self, overlay=endpoints, overlay_file=file)
+
+    def endpoint(self, device_id: str) -> Endpoint:
+        """Where to reach a camera, recorder or link router; :class:`EndpointError` when camfleet must not.
+
+        With an overlay, a device the overlay does not know is refused: a simulated run never sends
+        a packet to a device's real address.
+        """
+        if self.overlay is not None:
+            found = self.overlay.get(device_id)
+            if found is None:
+                raise EndpointError(
+                    f"{device_id}: not in the simulator's overlay {self.overlay_file}; camfleet never reaches a device "
+                    "at its real address while CAMFLEET_OVERLAY is set: restart the simulator for this inventory "
+                    "(camfleet sim up) or unset CAMFLEET_OVERLAY"
+                )
+            return found
+        if device_id in self.cameras:
+            net = self.cameras[device_id].network
+            if net.address is None:
+                raise EndpointError(f"{device_id}: no network.address in the inventory; cannot reach it")
+            return Endpoint(device_id, str(net.address), http_port=net.http_port, rtsp_port=net.rtsp_port)
+        if device_id in self.recorders:
+            rec = self.recorders[device_id]
+            return Endpoint(device_id, str(rec.address), http_port=rec.http_port, rtsp_port=rec.rtsp_port)
+        if device_id in self.link_routers:
+            router = self.link_routers[device_id]
+            return Endpoint(device_id, str(router.address), ssh_port=router.ssh_port)
+        raise EndpointError(f"{device_id}: no camera, recorder or link router with this id in the inventory")
+
+    def reachable(self, device_id: str) -> bool:
+        """Whether :meth:`endpoint` would give an address."""
+        try:
+            self.endpoint(device_id)
+        except EndpointError:
+            return False
+        return True
+
+    def device(self, device_id: str) -> Camera | Recorder:
+        """The camera or recorder with this id (KeyError names it otherwise)."""
+        found = self.cameras.get(device_id) or self.recorders.get(device_id)
+        if found is None:
+            raise KeyError(f"{device_id}: no camera or recorder with this id in the inventory")
+        return found
 
     def origin(self, section: str, item_id: str) -> Origin:
         return self.origins[(section, item_id)]
@@ -72,8 +129,8 @@ class Fleet:
         return getattr(self, name)  # type: ignore[no-any-return]
 
     # ---------------------------------------------------------------- queries
-    # Indexes hold ids only, so an entry replaced later (the address overlay) is still
-    # found as its current object; they are built once, on first use.
+    # Indexes hold ids only, so an entry replaced later is still found as its current object;
+    # they are built once, on first use.
 
     @functools.cached_property
     def _index(self) -> dict[str, dict[str, list[str]]]:

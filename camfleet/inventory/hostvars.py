@@ -14,10 +14,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from camfleet.drivers import CAMERA_DRIVERS, RECORDER_DRIVERS
 from camfleet.inventory.fleet import Fleet
 from camfleet.inventory.loader import load
-from camfleet.model import Camera, CameraStatus, LinkRouter, Recorder
+from camfleet.model import CAMERA_DRIVERS, RECORDER_DRIVERS, Camera, CameraStatus, LinkRouter, Recorder
 
 #: Every host runs its modules on the control node with the playbook's own Python.
 CONNECTION_VARS = {
@@ -44,7 +43,7 @@ def fleet_hosts(
 
 
 def hosts_of(fleet: Fleet, *, include_retired: bool = False) -> list[dict[str, Any]]:
-    hosts = [_recorder(r) for r in fleet.recorders.values()]
+    hosts = [_recorder(fleet, r) for r in fleet.recorders.values()]
     hosts += [_router(fleet, r) for r in fleet.link_routers.values()]
     hosts += [
         _camera(fleet, c) for c in fleet.cameras.values() if include_retired or c.status is not CameraStatus.retired
@@ -93,28 +92,40 @@ def _camera(fleet: Fleet, cam: Camera) -> dict[str, Any]:
     }
     if link := fleet.links.get(cam.network.link or ""):
         hostvars["camfleet_link_router"] = link.router
-    if cam.network.address is not None:
-        hostvars["ansible_host"] = str(cam.network.address)
+    _reach(fleet, cam.id, hostvars)
     return {"name": cam.id, "groups": groups, "vars": hostvars}
 
 
-def _recorder(rec: Recorder) -> dict[str, Any]:
+def _reach(fleet: Fleet, device_id: str, hostvars: dict[str, Any]) -> None:
+    """``ansible_host`` and the ports, where camfleet reaches the device (the overlay's, in a simulated
+    town). For people and ad-hoc tasks only: camfleet's modules look the device up themselves."""
+    if not fleet.reachable(device_id):
+        return  # no address yet, or not in the simulator's overlay: never its real address then
+    where = fleet.endpoint(device_id)
+    hostvars["ansible_host"] = where.host
+    for port in ("http_port", "rtsp_port", "ssh_port"):
+        if getattr(where, port) is not None:
+            hostvars[f"camfleet_{port}"] = getattr(where, port)
+
+
+def _recorder(fleet: Fleet, rec: Recorder) -> dict[str, Any]:
+    hostvars: dict[str, Any] = {
+        **CONNECTION_VARS,
+        "camfleet_role": "recorder",
+        "camfleet_vendor": rec.vendor.value,
+        "camfleet_model": rec.model,
+        "camfleet_firmware": rec.firmware,
+        "camfleet_driver": RECORDER_DRIVERS.get(rec.vendor),
+        "camfleet_http_port": rec.http_port,
+        "camfleet_rtsp_port": rec.rtsp_port,
+        "camfleet_channels": rec.channels,
+        "camfleet_disk_bays": rec.disk_bays,
+    }
+    _reach(fleet, rec.id, hostvars)
     return {
         "name": rec.id,
         "groups": ["recorders", "station", group_name("vendor", rec.vendor.value)],
-        "vars": {
-            **CONNECTION_VARS,
-            "ansible_host": str(rec.address),
-            "camfleet_role": "recorder",
-            "camfleet_vendor": rec.vendor.value,
-            "camfleet_model": rec.model,
-            "camfleet_firmware": rec.firmware,
-            "camfleet_driver": RECORDER_DRIVERS.get(rec.vendor),
-            "camfleet_http_port": rec.http_port,
-            "camfleet_rtsp_port": rec.rtsp_port,
-            "camfleet_channels": rec.channels,
-            "camfleet_disk_bays": rec.disk_bays,
-        },
+        "vars": hostvars,
     }
 
 
@@ -123,21 +134,18 @@ def _router(fleet: Fleet, router: LinkRouter) -> dict[str, Any]:
     groups.append(group_name("site", router.site) if router.site else "station")
     links = sorted(link.id for link in fleet.links_of_router(router.id))
     cameras = sorted(c.id for link_id in links for c in fleet.cameras_on_link(link_id))
-    return {
-        "name": router.id,
-        "groups": groups,
-        "vars": {
-            **CONNECTION_VARS,
-            "ansible_host": str(router.address),
-            "camfleet_role": "link_router",
-            "camfleet_router_role": router.role.value,
-            "camfleet_site": router.site,
-            "camfleet_vendor": router.vendor,
-            "camfleet_model": router.model,
-            "camfleet_firmware": router.firmware,
-            "camfleet_netmiko_device_type": router.device_type,
-            "camfleet_ssh_port": router.ssh_port,
-            "camfleet_links": links,
-            "camfleet_cameras_behind": cameras,
-        },
+    hostvars: dict[str, Any] = {
+        **CONNECTION_VARS,
+        "camfleet_role": "link_router",
+        "camfleet_router_role": router.role.value,
+        "camfleet_site": router.site,
+        "camfleet_vendor": router.vendor,
+        "camfleet_model": router.model,
+        "camfleet_firmware": router.firmware,
+        "camfleet_netmiko_device_type": router.device_type,
+        "camfleet_ssh_port": router.ssh_port,
+        "camfleet_links": links,
+        "camfleet_cameras_behind": cameras,
     }
+    _reach(fleet, router.id, hostvars)
+    return {"name": router.id, "groups": groups, "vars": hostvars}

@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import difflib
 import gc
 import stat
 from collections.abc import Iterable, Iterator
@@ -16,17 +14,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
-from pydantic_core import ErrorDetails
 
 from camfleet.inventory import checks
 from camfleet.inventory.fleet import Fleet, Origin, firmware_key
+from camfleet.inventory.messages import did_you_mean, dotted, explain
+from camfleet.inventory.overlay import apply_overlay, overlay_path
 from camfleet.inventory.problems import DocPath, InventoryError, Problem, Severity
 from camfleet.inventory.yamlfiles import YamlSyntaxError, is_vault_file, locate, read_yaml
 from camfleet.model import (
-    ID_PATTERN,
-    IPV4_PATTERN,
-    IPV4_PREFIX_PATTERN,
-    MAC_PATTERN,
     SECTION_MODELS,
     SECTIONS,
     InventoryFile,
@@ -138,11 +133,9 @@ def load(folder: Path | str, *, overlay: Path | str | Literal[False] | None = No
     ``reuse=True`` hands back the town this process (or the process it was forked from) already
     validated, as long as no file of the folder changed (path, size, mtime, inode): Ansible's
     inventory plugin loads the town once in ``ansible-playbook`` and every forked worker that runs
-    a camfleet module finds it there. The shared fleet must not be modified; the overlay is applied
-    to a copy.
+    a camfleet module finds it there. The shared fleet must not be modified (the overlay never
+    modifies it: :meth:`Fleet.endpoint` answers from it).
     """
-    from camfleet.inventory.overlay import apply_overlay, overlay_path
-
     path = Path(folder).resolve()
     if reuse:
         result = _shared(path)
@@ -151,9 +144,7 @@ def load(folder: Path | str, *, overlay: Path | str | Literal[False] | None = No
             result = _load(path)
     chosen = overlay_path(overlay) if overlay is not False else None
     if chosen is not None:
-        if reuse:
-            result = LoadResult(result.fleet.copy(), result.warnings)
-        apply_overlay(result.fleet, chosen)
+        result = LoadResult(apply_overlay(result.fleet, chosen), result.warnings)
     return result
 
 
@@ -283,7 +274,7 @@ def _file_result(file: Path, doc: dict[str, Any]) -> FileResult:
         elif key in SECTION_MODELS:
             result.items[key] = _validate_section(key, value, file, draft)
         else:
-            hint = _did_you_mean(str(key), TOP_LEVEL_KEYS)
+            hint = did_you_mean(str(key), TOP_LEVEL_KEYS)
             draft.add(
                 (file, (str(key),)), str(key), f"unknown section{hint}; sections are: {', '.join(TOP_LEVEL_KEYS)}"
             )
@@ -394,78 +385,6 @@ def _validate(model: type[Strict], raw: Any, file: Path, path: DocPath, label: s
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             loc = tuple(err["loc"])
-            field_label = checks.dotted(label, *loc)
+            field_label = dotted(label, *loc)
             draft.add((file, path + loc), field_label, explain(err, model, loc))
         return None
-
-
-_PATTERN_HELP = {
-    ID_PATTERN: "use lower-case letters, digits and '-' only, e.g. cam-kp01-03",
-    MAC_PATTERN: "write it lower-case with colons, e.g. 44:19:b6:0a:1c:2e",
-    r"^[0-9a-f]{64}$": "write the SHA-256 as 64 lower-case hex digits (sha256sum FILE)",
-    IPV4_PATTERN: "write an IPv4 address, e.g. 10.78.1.2",
-    IPV4_PREFIX_PATTERN: "write an IPv4 address with its prefix length, e.g. 10.78.1.0/29",
-}
-
-
-def explain(err: ErrorDetails, model: type[Strict], loc: tuple[Any, ...]) -> str:
-    """A pydantic error in the words an installer needs, with the fix."""
-    kind = err["type"]
-    got = err.get("input")
-    if kind == "missing":
-        return "required field is missing; add it"
-    if kind == "extra_forbidden":
-        name = str(loc[-1]) if loc else "?"
-        if checks.looks_secret(name):
-            return f"'{name}' looks like a secret: secrets live only in the ansible-vault file vault/secrets.yml"
-        if checks.looks_personal(name):
-            return f"'{name}' is personal data: names and phone numbers live only in the ansible-vault file vault/contacts.yml, keyed by the household id"
-        known = _fields_at(model, loc[:-1])
-        return f"unknown field '{name}'{_did_you_mean(name, known)}; allowed here: {', '.join(known)}"
-    if kind == "enum":
-        expected = err.get("ctx", {}).get("expected", "")
-        return f"'{got}' is not allowed; use one of {expected}"
-    if kind == "literal_error":
-        expected = err.get("ctx", {}).get("expected", "")
-        return f"'{got}' is not allowed; use {expected}"
-    if kind == "string_pattern_mismatch":
-        pattern = err.get("ctx", {}).get("pattern", "")
-        return f"'{got}' is malformed; {_PATTERN_HELP.get(pattern, f'it must match {pattern}')}"
-    if kind == "string_type" and isinstance(got, int | float | bool | dt.date):
-        read_as = "true/false" if isinstance(got, bool) else "date" if isinstance(got, dt.date) else "number"
-        return f"{got} was read as a {read_as}, not text; put it in quotes"
-    if loc and loc[-1] in ("lat", "lon") and kind in ("less_than_equal", "greater_than_equal"):
-        limit = 90 if loc[-1] == "lat" else 180
-        return f"must be between -{limit} and {limit} (got {got}); are latitude and longitude swapped?"
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"must be a mapping of fields (got {type(got).__name__})"
-    if kind == "list_type":
-        return f"must be a list (got {type(got).__name__})"
-    msg = err["msg"]
-    return f"{msg[0].lower()}{msg[1:]} (got {got!r})" if not isinstance(got, dict | list) else msg
-
-
-def _fields_at(model: type[Strict], loc: tuple[Any, ...]) -> list[str]:
-    """Field names of the (sub)model at ``loc``, for 'did you mean' hints."""
-    current: Any = model
-    for step in loc:
-        if isinstance(step, int):
-            continue
-        info = getattr(current, "model_fields", {}).get(step)
-        if info is None:
-            return []
-        current = _inner_model(info.annotation)
-    return list(getattr(current, "model_fields", {}))
-
-
-def _inner_model(annotation: Any) -> Any:
-    for arg in getattr(annotation, "__args__", ()) or ():
-        inner = _inner_model(arg)
-        if hasattr(inner, "model_fields"):
-            return inner
-    return annotation
-
-
-def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -10,15 +10,15 @@ exporter work against the simulator unchanged.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
 from pathlib import Path
 
 from pydantic import Field, ValidationError, field_validator
 
-from camfleet.inventory.checks import dotted
-from camfleet.inventory.fleet import Fleet
-from camfleet.inventory.loader import explain
+from camfleet.inventory.fleet import Endpoint, EndpointError, Fleet
+from camfleet.inventory.messages import dotted, explain
 from camfleet.inventory.problems import InventoryError, Problem
 from camfleet.inventory.yamlfiles import YamlSyntaxError, read_yaml
 from camfleet.model import IPv4, Port, Strict
@@ -57,6 +57,33 @@ def overlay_path(explicit: Path | str | None = None) -> Path | None:
 
 
 def read_overlay(path: Path) -> Overlay:
+    """The overlay file, validated; parsed once per file version (a playbook's every task asks)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise InventoryError(
+            [Problem(path, None, "(overlay)", f"no overlay file; start the simulator (camfleet sim up) or unset {ENV}")]
+        ) from None
+    key = _stat_key(path, st)
+    held = _READ.get(key[0])
+    if held is not None and held[0] == key:
+        return held[1]
+    overlay = _parse(path)
+    _READ[key[0]] = (key, overlay)
+    return overlay
+
+
+def _stat_key(path: Path, st: os.stat_result) -> tuple[str, int, int, int]:
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+_READ: dict[str, tuple[tuple[str, int, int, int], Overlay]] = {}
+#: Fleets already reached through an overlay: (id of the town, overlay version) → (the town, the result).
+#: A playbook's every in-process task asks for the same pair; the town is kept so its id is not reused.
+_APPLIED: dict[tuple[int, tuple[str, int, int, int]], tuple[Fleet, Fleet]] = {}
+
+
+def _parse(path: Path) -> Overlay:
     try:
         return Overlay.model_validate(read_yaml(path))
     except FileNotFoundError:
@@ -72,36 +99,43 @@ def read_overlay(path: Path) -> Overlay:
         raise InventoryError([Problem(path, None, dotted(*loc) or "(overlay)", message)]) from None
 
 
-def apply_overlay(fleet: Fleet, path: Path) -> None:
-    """Swap the overlay's addresses and ports into the fleet, in place."""
+def apply_overlay(fleet: Fleet, path: Path) -> Fleet:
+    """The fleet reached through the overlay's addresses and ports (:meth:`Fleet.endpoint`).
+
+    The entries keep the town's real addresses: configurations rendered from them (RouterOS leases,
+    peers) are the real town's. A port the overlay leaves out is the inventory's.
+    """
     overlay = read_overlay(path)
+    key = (id(fleet), _stat_key(path, path.stat()))
+    held = _APPLIED.get(key)
+    if held is not None and held[0] is fleet:
+        return held[1]
     if overlay.town != fleet.town.id:
         raise InventoryError(
             [Problem(path, None, "town", f"overlay is for town '{overlay.town}', the inventory is '{fleet.town.id}'")]
         )
+    real = dataclasses.replace(fleet, overlay=None, overlay_file=None)
+    endpoints: dict[str, Endpoint] = {}
     for device_id, where in overlay.devices.items():
-        if device_id in fleet.cameras:
-            cam = fleet.cameras[device_id]
-            network = cam.network.model_copy(update=_updates(where, "http_port", "rtsp_port"))
-            fleet.cameras[device_id] = cam.model_copy(update={"network": network})
-        elif device_id in fleet.recorders:
-            rec = fleet.recorders[device_id]
-            fleet.recorders[device_id] = rec.model_copy(update=_updates(where, "http_port", "rtsp_port"))
-        elif device_id in fleet.link_routers:
-            router = fleet.link_routers[device_id]
-            fleet.link_routers[device_id] = router.model_copy(update=_updates(where, "ssh_port"))
-        else:
-            raise InventoryError(
-                [
-                    Problem(
-                        path,
-                        None,
-                        f"devices.{device_id}",
-                        "the inventory has no such device; restart the simulator for this inventory",
-                    )
-                ]
-            )
-
-
-def _updates(where: DeviceAddress, *ports: str) -> dict[str, object]:
-    return {"address": where.address} | {p: getattr(where, p) for p in ports if getattr(where, p)}
+        try:
+            base = real.endpoint(device_id)
+        except EndpointError:
+            if device_id not in fleet.cameras:
+                raise InventoryError(
+                    [
+                        Problem(
+                            path,
+                            None,
+                            f"devices.{device_id}",
+                            "the inventory has no such device; restart the simulator for this inventory",
+                        )
+                    ]
+                ) from None
+            base = Endpoint(device_id, where.address)  # a camera the inventory has no address for yet
+        ports = {p: getattr(where, p) for p in ("http_port", "rtsp_port", "ssh_port") if getattr(where, p)}
+        endpoints[device_id] = dataclasses.replace(base, host=where.address, **ports)
+    applied = fleet.with_overlay(endpoints, path)
+    if len(_APPLIED) > 8:
+        _APPLIED.clear()
+    _APPLIED[key] = (fleet, applied)
+    return applied

@@ -5,6 +5,9 @@
 A district-sized inventory (thousands of cameras) is what the loader, the
 inventory plugin and the exporter must stay fast on; the reference town is
 only 70 cameras. Every khu phố gets its own file, as in a real town folder.
+:func:`simulable_town` adds what the simulator, Ansible and the exporter need
+to run it (a vault every device's login is in, an inventory source): the
+benchmarks and the scale tests use it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from typing import Any
 
 import yaml
 
+from camfleet.inventory.loader import load
+from camfleet.inventory.vault import DEMO_PASSWORD_FILE, encrypt_vault
+
 CAMERAS_PER_SITE = 50
 CHANNELS_PER_RECORDER = 64
 TOWN_SHARE = 0.6  # share of town (vs community) cameras
@@ -24,6 +30,9 @@ CAMERA_COST = 3_450_000
 ROUTER_COST = 1_150_000
 RECORDER_COST = 24_000_000
 DISK_COST = 4_900_000
+#: Every device of a simulable town has this password (loopback only).
+PASSWORD = "Bench-pass-2024"  # noqa: S105
+VAULT_PASSWORD = b"bench-vault-password"
 BBOX = {"south": 20.0, "west": 105.3, "north": 20.2, "east": 105.5}
 
 
@@ -216,6 +225,23 @@ def write_town(folder: Path, cameras: int) -> Path:
             }
         },
     )
+    return folder
+
+
+def simulable_town(folder: Path, cameras: int) -> Path:
+    """A synthetic town of about ``cameras`` town cameras, with a vault (every login :data:`PASSWORD`,
+    opened by the demo password file beside it) and an inventory source for Ansible."""
+    write_town(folder, int(cameras / TOWN_SHARE) + 1)
+    fleet = load(folder, overlay=False).fleet
+    creds = {
+        i: {"username": "admin", "password": PASSWORD} for i in [*fleet.cameras, *fleet.recorders, *fleet.link_routers]
+    }
+    creds |= {f"{r}-channel-user": {"username": "nvrpull", "password": PASSWORD} for r in fleet.recorders}
+    (folder / "vault").mkdir(exist_ok=True)
+    text = yaml.safe_dump({"vault_device_credentials": creds}).encode()
+    (folder / "vault" / "secrets.yml").write_bytes(encrypt_vault(text, VAULT_PASSWORD, "bench"))
+    (folder / DEMO_PASSWORD_FILE).write_bytes(VAULT_PASSWORD + b"\n")
+    (folder / "town.camfleet.yml").write_text("plugin: camfleet.fleet.town\n", encoding="utf-8")
     return folder
 
 

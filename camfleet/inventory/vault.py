@@ -1,7 +1,7 @@
-"""Reading a town's ansible-vault files (device secrets, contacts) from Python.
+"""A town's ansible-vault files (device secrets, contacts) from Python: read them, and rewrite one safely.
 
-Ansible reads them itself in playbooks; the simulator, the exporter and the
-tests need the same values outside Ansible. The password comes from a file,
+Ansible reads them itself in playbooks; the simulator, the exporter, the jobs that write
+passwords (activation, rotation) and the tests need the same values outside Ansible. The password comes from a file,
 as Ansible's ``--vault-password-file`` does; the demo town ships one marked
 DEMO-ONLY.
 
@@ -12,8 +12,13 @@ DEMO-ONLY.
 from __future__ import annotations
 
 import binascii
+import contextlib
+import copy
+import fcntl
 import hmac
 import os
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +28,9 @@ try:
     from yaml import CSafeLoader as SafeLoader
 except ImportError:  # pragma: no cover - PyYAML without libyaml
     from yaml import SafeLoader  # type: ignore[assignment]
-from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from camfleet.inventory.problems import InventoryError, Problem
 
@@ -52,9 +58,6 @@ _ITERATIONS = 10000
 
 
 def _keys(password: bytes, salt: bytes) -> tuple[bytes, bytes, bytes]:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
-
     derived = PBKDF2HMAC(hashes.SHA256(), 80, salt, _ITERATIONS).derive(password)
     return derived[:32], derived[32:64], derived[64:]
 
@@ -126,3 +129,99 @@ def device_credentials(town: Path | str, password: Path | str | None = None) -> 
     """``vault_device_credentials``: device id → {username, password}."""
     creds = read_vault(town, "secrets", password).get("vault_device_credentials") or {}
     return {str(k): {"username": str(v["username"]), "password": str(v["password"])} for k, v in creds.items()}
+
+
+# --------------------------------------------------------------------------- one vault file, rewritten safely
+
+
+class VaultError(Exception):
+    """The vault cannot be read or written; the message names the file and what to do."""
+
+
+class VaultFile:
+    """One ansible-vault YAML file, read and rewritten under a lock, re-encrypted with its own vault id.
+
+    ``update`` holds an exclusive ``flock`` on ``<file>.lock`` from reading to renaming, so the
+    parallel forks of a playbook never lose each other's changes; the file is replaced by a rename,
+    so a crash leaves the old or the new vault, never half of one. Comments in the decrypted YAML
+    are not kept (the vault holds data only).
+    """
+
+    def __init__(self, path: Path | str, password_file: Path | str, vault_id: str | None = None) -> None:
+        self.path = Path(path)
+        self.password_file = Path(password_file)
+        self._vault_id = vault_id
+
+    def _secret(self) -> bytes:
+        try:
+            return self.password_file.read_bytes().strip()
+        except OSError as exc:
+            raise VaultError(f"cannot read the vault password file {self.password_file}: {exc.strerror}") from None
+
+    def vault_id(self, raw: bytes) -> str:
+        """The id to encrypt with: the one given, else the file's own (``$ANSIBLE_VAULT;1.2;AES256;<id>``)."""
+        if self._vault_id:
+            return self._vault_id
+        header = raw.split(b"\n", 1)[0].decode("ascii", "replace").strip().split(";")
+        return header[3] if len(header) > 3 and header[3] else "default"
+
+    def _decrypt(self, raw: bytes) -> dict[str, Any]:
+        try:
+            text = decrypt_vault(raw, self._secret())
+        except VaultFormatError as exc:
+            raise VaultError(f"cannot decrypt {self.path}: {exc}; is it the right vault password?") from None
+        data = yaml.safe_load(text) or {}
+        if not isinstance(data, dict):
+            raise VaultError(f"{self.path}: the vault must hold a mapping of variables")
+        return data
+
+    def read(self) -> dict[str, Any]:
+        try:
+            return self._decrypt(self.path.read_bytes())
+        except FileNotFoundError:
+            raise VaultError(f"{self.path}: no such vault file") from None
+
+    def encrypt(self, data: dict[str, Any], vault_id: str) -> bytes:
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
+        return encrypt_vault(text.encode(), self._secret(), vault_id)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """An exclusive lock on the vault's folder: the file itself is replaced by a rename, so a
+        lock on it would not exclude a writer that opened the new one (and a lock file would be a
+        stray, unencrypted file among the vault files the inventory checks).
+        """
+        fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def update(self, change: Callable[[dict[str, Any]], Any]) -> Any:
+        """Read, let ``change`` edit the data in place, write it back encrypted; returns what ``change`` did."""
+        with self.locked():
+            try:
+                raw = self.path.read_bytes()
+            except FileNotFoundError:
+                raise VaultError(f"{self.path}: no such vault file") from None
+            data = self._decrypt(raw)
+            before = copy.deepcopy(data)
+            result = change(data)
+            if data != before:  # an unchanged vault keeps its bytes (no churn in git)
+                self._replace(self.encrypt(data, self.vault_id(raw)))
+            return result
+
+    def _replace(self, content: bytes) -> None:
+        mode = self.path.stat().st_mode & 0o777
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, mode)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

@@ -5,6 +5,7 @@
   codec, resolution, measured fps and bitrate) at about 1/100 of ffprobe's CPU;
   it never raises for device misbehaviour and says why in ``StreamResult.reason``.
 - :mod:`camfleet.probes.h264`: picture size from H.264/H.265 sequence parameter sets.
+- :mod:`camfleet.probes.ssh`: :func:`~camfleet.probes.ssh.ssh_banner`, is an SSH server there (no login).
 
 Import from the submodules; this package imports nothing, so
 ``python -m camfleet.probes.rtsp`` runs cleanly::

@@ -2,18 +2,17 @@
 
     .venv/bin/camfleet report budget inventory/ngoc-lac --format md
 
-The plan's total counts what the plan pays: an owner's own camera (funding
-``owner``) is listed but costs the plan nothing.
+The sums are :func:`camfleet.inventory.plans.budget_rows` (the loader checks the same sums
+against the plan); this module lays them out.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 
 from camfleet.inventory.fleet import Fleet
-from camfleet.model import CameraKind, CameraStatus, Funding
+from camfleet.inventory.plans import BudgetReport, budget_rows
+from camfleet.model import Funding
 from camfleet.reports.document import Column, Document, Table
 
 FUNDING_VI = {
@@ -22,130 +21,6 @@ FUNDING_VI = {
     Funding.owner: "Chủ hộ tự có",
     Funding.donation: "Xã hội hóa",
 }
-
-
-@dataclass
-class SiteRow:
-    site_id: str
-    name: str
-    cameras: int
-    community: int
-    town: int
-    by_status: dict[str, int]
-    cameras_vnd: int
-    routers_vnd: int
-    site_fund_vnd: int
-    fund_committed_vnd: int
-    by_funding: dict[str, int]
-
-    @property
-    def total_vnd(self) -> int:
-        return self.cameras_vnd + self.routers_vnd
-
-
-@dataclass
-class StationRow:
-    item_id: str
-    item: str
-    quantity: int
-    unit_vnd: int
-    funding: str
-
-    @property
-    def amount_vnd(self) -> int:
-        return self.quantity * self.unit_vnd
-
-
-@dataclass
-class BudgetReport:
-    plan_ref: str
-    plan_total_vnd: int
-    sites: list[SiteRow] = field(default_factory=list)
-    station: list[StationRow] = field(default_factory=list)
-
-    @property
-    def sites_vnd(self) -> int:
-        return sum(r.total_vnd for r in self.sites)
-
-    @property
-    def station_vnd(self) -> int:
-        return sum(r.amount_vnd for r in self.station)
-
-    @property
-    def total_vnd(self) -> int:
-        return self.sites_vnd + self.station_vnd
-
-    def by_funding(self) -> dict[str, int]:
-        totals: Counter[str] = Counter()
-        for site in self.sites:
-            totals.update(site.by_funding)
-        for row in self.station:
-            totals[row.funding] += row.amount_vnd
-        return {k: v for k, v in sorted(totals.items()) if v}
-
-
-def _paid(amount: int, funding: Funding) -> int:
-    return 0 if funding is Funding.owner else amount
-
-
-def budget_rows(fleet: Fleet) -> BudgetReport:
-    report = BudgetReport(fleet.town.budget.plan_ref, fleet.town.budget.plan_total_vnd)
-    for site in fleet.sites.values():
-        cams = fleet.cameras_of_site(site.id)
-        funding: Counter[str] = Counter()
-        cam_cost = 0
-        for cam in cams:
-            paid = _paid(cam.cost.amount_vnd, cam.cost.funding)
-            cam_cost += paid
-            funding[cam.cost.funding.value] += paid
-        router_cost = 0
-        for router in fleet.routers_of_site(site.id):
-            paid = _paid(router.cost.amount_vnd, router.cost.funding)
-            router_cost += paid
-            funding[router.cost.funding.value] += paid
-        report.sites.append(
-            SiteRow(
-                site_id=site.id,
-                name=site.name,
-                cameras=len(cams),
-                community=sum(1 for c in cams if c.kind is CameraKind.community),
-                town=sum(1 for c in cams if c.kind is CameraKind.town),
-                by_status={s.value: n for s in CameraStatus if (n := sum(1 for c in cams if c.status is s))},
-                cameras_vnd=cam_cost,
-                routers_vnd=router_cost,
-                site_fund_vnd=funding[Funding.site_fund.value],
-                fund_committed_vnd=site.fund_vnd,
-                by_funding={k: v for k, v in funding.items() if v},
-            )
-        )
-    for rec in fleet.recorders.values():
-        report.station.append(
-            StationRow(
-                rec.id, f"Đầu ghi / NVR {rec.vendor} {rec.model}", 1, rec.cost.amount_vnd, rec.cost.funding.value
-            )
-        )
-        disks: Counter[tuple[str, float, int, str]] = Counter(
-            (d.model, d.capacity_tb, d.cost.amount_vnd, d.cost.funding.value) for d in rec.disks
-        )
-        for (model, tb, unit, fund), count in disks.items():
-            report.station.append(
-                StationRow(f"{rec.id}-disks", f"Ổ cứng / HDD {model} {tb:g} TB ({rec.id})", count, unit, fund)
-            )
-    for router in fleet.routers_of_site(None):
-        report.station.append(
-            StationRow(
-                router.id,
-                f"Router trung tâm / core router {router.model}",
-                1,
-                _paid(router.cost.amount_vnd, router.cost.funding),
-                router.cost.funding.value,
-            )
-        )
-    for item in fleet.equipment.values():
-        report.station.append(
-            StationRow(item.id, item.item, item.quantity, _paid(item.unit_cost_vnd, item.funding), item.funding.value)
-        )
-    return report
 
 
 def as_json(fleet: Fleet, report: BudgetReport) -> dict[str, Any]:
@@ -280,3 +155,6 @@ def as_document(fleet: Fleet, report: BudgetReport) -> Document:
 
 def _dots(value: int) -> str:
     return f"{value:,}".replace(",", ".")
+
+
+__all__ = ["as_document", "as_json", "budget_rows"]

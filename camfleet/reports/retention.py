@@ -9,8 +9,8 @@ import math
 from typing import Any
 
 from camfleet.inventory.fleet import Fleet
+from camfleet.inventory.plans import RecorderPlan, recorder_plans
 from camfleet.reports.document import Column, Document, Table
-from camfleet.storage import RecorderPlan, recorder_plans
 
 
 def _days(value: float) -> float | None:

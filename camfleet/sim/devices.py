@@ -1,8 +1,9 @@
 """State of simulated cameras and NVRs: what a device remembers across requests and restarts.
 
-Why this exists: the HTTP apps (``hikvision.py``, ``dahua.py``) are views over this state, and
-the orchestrator persists it (``to_dict``/``from_dict``, plain JSON) and advances the NVRs'
-recordings with :meth:`NvrState.tick`, so thirty days of recording can pass in seconds. Values
+Why this exists: the HTTP apps (:mod:`camfleet.sim.hikvision`, :mod:`camfleet.sim.dahua`) are
+views over this state, and the orchestrator persists it (``to_dict``/``from_dict``, plain JSON)
+and advances the NVRs' recordings with :meth:`NvrState.tick`, so thirty days of recording can
+pass in seconds. Values
 are vendor-neutral (codec ``h264``, bitrate mode ``vbr``, masks in 0..1 of the frame); each app
 renders them in its vendor's words.
 
@@ -293,6 +294,14 @@ class DeviceState:
         self.activated = True
         self.users = {admin: UserAccount(1, password, "Administrator")}
 
+    def provision(self, admin_password: str, name: str, tz: str, ntp_server: str | None) -> None:
+        """What provisioning does to every device kind: activated, named, in the town's zone, on its NTP."""
+        self.activate(admin_password)
+        self.device_name = name
+        self.time_zone = tz
+        if ntp_server:
+            self.ntp = NtpConfig(enabled=True, server=ntp_server, interval_min=60)
+
     # ----------------------------------------------------------- time
 
     def utc_offset_s(self) -> int:
@@ -388,11 +397,7 @@ class CameraState(DeviceState):
     ) -> CameraState:
         """A camera already provisioned: activated, admin password set, named, NTP and streams set."""
         state = cls.factory_fresh(vendor, model, serial, mac, firmware)
-        state.activate(admin_password)
-        state.device_name = name
-        state.time_zone = tz
-        if ntp_server:
-            state.ntp = NtpConfig(enabled=True, server=ntp_server, interval_min=60)
+        state.provision(admin_password, name, tz, ntp_server)
         if streams:
             state.streams.update({k: dataclasses.replace(v) for k, v in streams.items()})
         state.osd.text = osd_text if osd_text is not None else name
@@ -519,12 +524,8 @@ class NvrState(DeviceState):
         state = cls.factory_fresh(
             vendor, model, serial, mac, firmware, disk_bytes=disk_bytes, max_channels=max_channels
         )
-        state.activate(admin_password)
-        state.device_name = name
-        state.time_zone = tz
+        state.provision(admin_password, name, tz, ntp_server)
         state.overwrite = overwrite
-        if ntp_server:
-            state.ntp = NtpConfig(enabled=True, server=ntp_server, interval_min=60)
         for d in state.disks:
             d.status, d.formatted, d.free_bytes = "ok", True, d.capacity_bytes
         return state

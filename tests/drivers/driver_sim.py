@@ -38,6 +38,17 @@ class Seen:
     method: str
     path: str
     authorised: bool
+    query: str = ""
+
+    @property
+    def writes(self) -> bool:
+        """Whether the request changes the device: anything but GET, or a Dahua CGI action that writes
+        (Dahua writes with GET: ``configManager.cgi?action=setConfig&...``)."""
+        return self.method != "GET" or any(f"action={a}" in self.query for a in DAHUA_WRITES)
+
+
+#: Dahua CGI actions that change the device although sent as GET.
+DAHUA_WRITES = ("setConfig", "modifyPassword", "addUser", "deleteUser", "reboot", "uploadFirmware", "factoryReset")
 
 
 @dataclass
@@ -52,8 +63,8 @@ class Served:
     def driver(self, cls: type[Any], password: str, *, user: str = "admin", timeout: float = 3.0) -> Any:
         return cls("dev-under-test", self.host, self.port, user, password, timeout=timeout)
 
-    def writes(self) -> list[Seen]:
-        return [s for s in self.seen if s.method != "GET"]
+    def writes(self, since: int = 0) -> list[Seen]:
+        return [s for s in self.seen[since:] if s.writes]
 
     def mark(self) -> int:
         return len(self.seen)
@@ -79,7 +90,7 @@ def served(factory: Callable[..., web.Application], state: Any, faults: Faults |
 
     @web.middleware
     async def count(request: web.Request, handler: Any) -> web.StreamResponse:
-        dev.seen.append(Seen(request.method, request.path, "Authorization" in request.headers))
+        dev.seen.append(Seen(request.method, request.path, "Authorization" in request.headers, request.query_string))
         resp: web.StreamResponse = await handler(request)
         return resp
 

@@ -3,7 +3,7 @@
 Prometheus' first scrape of a town (or a restart of it) sends every camera's request at once.
 Each must be accepted (listen backlog), probed concurrently and answered with a frame-verified
 success, and the exporter must be back to nothing in flight afterwards. A generated 300-camera
-town (``bench/towns.py``) is simulated on 127.146-148.x.y; the client is httpx, one connection
+town (:func:`camfleet.inventory.synthetic.simulable_town`) is simulated on 127.146-148.x.y; the client is httpx, one connection
 per request as Prometheus opens them.
 
     .venv/bin/pytest tests/exporter/test_burst.py -q
@@ -20,10 +20,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from bench.towns import generated_town, simulated
 from camfleet.inventory import load
+from camfleet.inventory.synthetic import DEMO_PASSWORD_FILE, simulable_town
 from tests.conftest import BIN, ROOT
 from tests.exporter.test_exporter import value
+from tests.integration.simtown import running_town
 
 NET = 146
 CAMERAS = 300
@@ -34,8 +35,10 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def exporter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
     work = tmp_path_factory.mktemp("burst")
-    folder = generated_town(work / "town", CAMERAS)
-    with simulated(folder, work / "state", NET) as overlay:
+    folder = simulable_town(work / "town", CAMERAS)
+    vault = ("--vault-password-file", str(folder / DEMO_PASSWORD_FILE))
+    with running_town(work / "state", NET, "--prefill-days", "0", *vault, folder=folder) as town:
+        overlay = town.overlay
         fleet = load(folder, overlay=False).fleet
         cameras = [c.id for c in fleet.cameras.values() if c.is_managed and c.network.address][:CAMERAS]
         proc = subprocess.Popen(

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import yaml
 
+from camfleet.drivers import stream_url
 from camfleet.inventory import load
 from camfleet.inventory.overlay import apply_overlay
 from camfleet.inventory.vault import device_credentials
@@ -36,8 +37,7 @@ class Town:
         self.state = state
         self.folder = folder  # the town the simulator runs; playbooks get it as their inventory
         self.overlay = state / "overlay.yml"
-        self.fleet = load(folder).fleet
-        apply_overlay(self.fleet, self.overlay)
+        self.fleet = apply_overlay(load(folder, overlay=False).fleet, self.overlay)
         self.creds = device_credentials(folder)
 
     def status(self) -> dict[str, Any]:
@@ -59,21 +59,19 @@ class Town:
         )
 
     def rtsp_url(self, camera: str, sub: bool = False) -> str:
-        cam = self.fleet.cameras[camera]
-        assert cam.device is not None
+        """The camera's stream URL (camfleet.drivers.stream_url) with its login in it, as ffprobe takes it."""
         cred = self.creds[camera]
-        base = f"rtsp://{cred['username']}:{cred['password']}@{self.address(camera)}:{cam.network.rtsp_port}"
-        if cam.device.vendor.value == "dahua":
-            return f"{base}/cam/realmonitor?channel=1&subtype={1 if sub else 0}"
-        return f"{base}/Streaming/Channels/{102 if sub else 101}"
+        return stream_url(self.fleet, camera, sub=sub).replace(
+            "rtsp://", f"rtsp://{cred['username']}:{cred['password']}@", 1
+        )
 
 
 @contextmanager
-def running_town(state: Path, net: int, *extra: str) -> Iterator[Town]:
-    """`camfleet sim up` on 127.<net>-<net+2>.x.y for the length of the block."""
-    camfleet("sim", "up", str(TOWN), "--state", str(state), "--net", str(net), "--detach", *extra)
+def running_town(state: Path, net: int, *extra: str, folder: Path = TOWN) -> Iterator[Town]:
+    """`camfleet sim up` of ``folder`` on 127.<net>-<net+2>.x.y for the length of the block."""
+    camfleet("sim", "up", str(folder), "--state", str(state), "--net", str(net), "--detach", *extra)
     try:
-        yield Town(state)
+        yield Town(state, folder)
     finally:
         camfleet("sim", "down", "--state", str(state), check=False)
 

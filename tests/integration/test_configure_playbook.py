@@ -168,7 +168,7 @@ def test_camera_facts_reads_identity_and_finds_no_mismatch(town: Town) -> None:
 
     cam = commissioned(town, "dahua")[0]
     args = (
-        f"town={TOWN} device={{{{ inventory_hostname }}}} host={{{{ ansible_host }}}} "
+        f"town={TOWN} device={{{{ inventory_hostname }}}} "
         "username={{ vault_device_credentials[inventory_hostname].username }} "
         "password={{ vault_device_credentials[inventory_hostname].password }}"
     )

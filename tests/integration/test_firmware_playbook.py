@@ -55,7 +55,7 @@ def town(tmp_path_factory: pytest.TempPathFactory, folder: Path) -> Iterator[Tow
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("firmware")
     out = subprocess.run(
-        [str(BIN / "python"), "-m", "camfleet.firmware", "fetch-sim", str(TOWN), "--store", str(folder)],
+        [str(BIN / "camfleet"), "firmware", "fetch-sim", str(TOWN), "--store", str(folder)],
         capture_output=True,
         text=True,
         cwd=ROOT,

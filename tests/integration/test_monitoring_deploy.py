@@ -26,15 +26,18 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import ROOT, TOWN
+from tests.conftest import ROOT, TOWN, require_program
 from tests.integration.simtown import Town, playbook, recap, running_town
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(PROMETHEUS).exists(), reason="prometheus (Debian package) not installed"),
-]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _prometheus() -> None:
+    require_program(PROMETHEUS, "prometheus")
+
 
 # Only the stream job, every 3 s, so the first probe lands within seconds and the machine is not loaded.
 JOBS = [{"module": "stream", "interval": "3s", "timeout": "3s", "comment": "test: sub stream every 3 s"}]

@@ -1,6 +1,6 @@
 """playbooks/monitoring.yml through ansible-playbook, into a temporary folder instead of /etc.
 
-With ``monitoring_service_manager=none`` (files only): the files are the ones camfleet.monitoring
+With ``monitoring_service_manager=none`` (files only): the files are the ones camfleet.config.prometheus
 renders (Ansible header aside), promtool accepts them, the exporter can load its config, Grafana
 gets its datasource and dashboards, the exporter's unit is hardened and passes
 ``systemd-analyze verify``, nothing is started, and a second run changes nothing. The systemd
@@ -20,18 +20,20 @@ from pathlib import Path
 import pytest
 import yaml
 
-from camfleet.dashboards import DASHBOARDS_DIR
+from camfleet.config.grafana import DASHBOARDS_DIR
+from camfleet.config.prometheus import render_prometheus_config, render_rules
 from camfleet.exporter.config import load_config
-from camfleet.monitoring import render_prometheus_config, render_rules
-from tests.conftest import BIN, ROOT
+from tests.conftest import BIN, ROOT, require_program
 from tests.integration.simtown import recap
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(PROMTOOL).exists(), reason="promtool (Debian prometheus) not installed"),
-]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _promtool() -> None:
+    require_program(PROMTOOL, "prometheus")
 
 
 def run(etc: Path, *extra: str) -> subprocess.CompletedProcess[str]:

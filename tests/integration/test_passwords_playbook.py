@@ -19,7 +19,7 @@ import pytest
 from camfleet.drivers.hikvision import HikvisionNvr
 from camfleet.inventory import load
 from camfleet.inventory.overlay import apply_overlay
-from camfleet.passwords import VaultFile
+from camfleet.inventory.vault import VaultFile
 from tests.conftest import TOWN
 from tests.integration.simtown import Town, camfleet, playbook, recap
 
@@ -36,8 +36,7 @@ class CopiedTown(Town):
         self.state = state
         self.folder = folder
         self.overlay = state / "overlay.yml"
-        self.fleet = load(folder).fleet
-        apply_overlay(self.fleet, self.overlay)
+        self.fleet = apply_overlay(load(folder, overlay=False).fleet, self.overlay)
         self.creds = {}
 
     def vault(self) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """A real Prometheus (Debian's) scrapes the exporter over the simulated town; faults make alerts fire.
 
 Third-party truth for the monitoring chain: the config and rules are the ones
-``camfleet.monitoring`` renders (only intervals and grace periods shortened), targets come from
+``camfleet.config.prometheus`` renders (only intervals and grace periods shortened), targets come from
 the exporter's ``/sd``, and alert states are read from Prometheus' own ``/api/v1/alerts``.
 
 - a frozen camera: StreamFrozen goes pending, then firing; cleared, it resolves;
@@ -23,14 +23,13 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 
-from camfleet.monitoring import Job, render_prometheus_config, render_rules
-from tests.conftest import BIN, ROOT, TOWN
+from camfleet.config.prometheus import Job, render_prometheus_config, render_rules
+from tests.conftest import BIN, ROOT, TOWN, require_program
 from tests.integration.simtown import Town, running_town
 
 NET = 124
@@ -50,10 +49,13 @@ JOBS = (
     Job("link_wireguard", "10s", "5s", "wireguard"),
 )
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(PROMETHEUS).exists(), reason="prometheus (Debian package) not installed"),
-]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _prometheus() -> None:
+    require_program(PROMETHEUS, "prometheus")
+
 
 T = TypeVar("T")
 
@@ -291,7 +293,7 @@ def substitute(expr: str) -> str:
 
 
 def test_every_dashboard_query_parses_and_returns_data(stack: Stack) -> None:
-    from camfleet.dashboards import DASHBOARDS_DIR, panel_queries
+    from camfleet.config.grafana import DASHBOARDS_DIR, panel_queries
 
     queries = panel_queries(DASHBOARDS_DIR)
     assert len(queries) >= 10

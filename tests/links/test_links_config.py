@@ -1,6 +1,6 @@
 """Parsing /export and planning only the lines that differ, without sockets.
 
-The console of the simulated router (camfleet.sim.routeros_cli) stands in for RouterOS here;
+The console of the simulated router (camfleet.sim.routeros) stands in for RouterOS here;
 tests/links/test_links_driver.py does the same through real netmiko over SSH.
 
 .venv/bin/pytest tests/links/test_links_config.py -q
@@ -13,19 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from camfleet.config.routeros import LinkOptions, demo_keys, render_router
+from camfleet.drivers.routeros.config import ConfigTextError, Plan, RouterConfig, parse_export, plan_changes
+from camfleet.drivers.routeros.text import mask, quote, unescape, words
 from camfleet.inventory import load
-from camfleet.links import LinkOptions, demo_keys, render_router
-from camfleet.routeros_config import (
-    ConfigTextError,
-    Plan,
-    RouterConfig,
-    mask,
-    parse_export,
-    plan_changes,
-    quote,
-    words,
-)
-from camfleet.sim.routeros_cli import RouterOsCli, RouterOsState
+from camfleet.sim.routeros import RouterOsCli, RouterOsState
 
 MINI = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "mini-town"
 NOW = 1_790_000_000.0
@@ -90,6 +82,15 @@ def test_quote_and_words_round_trip() -> None:
     for value in ("plain", "two words", 'q"uote', "back\\slash", "$var?", "Phố Mới", "a=b+/="):
         assert words(f"comment={quote(value)}") == [f"comment={value}"]
     assert words('set [ find where name="a b" ] x=1') == ["set", '[ find where name="a b" ]', "x=1"]
+
+
+def test_escapes_are_read_and_written_as_real_routeros_does() -> None:
+    # Real exports: bytes outside printable ASCII as upper-case \XX, CR LF as \r\n (RouterOS manual,
+    # "Constant Escape Sequences": hex in capitals; lower-case after a backslash is a letter escape).
+    assert quote("Phố\r\n") == '"Ph\\E1\\BB\\91\\r\\n"'
+    assert words('add comment="Tr\\C6\\B0\\E1\\BB\\9Dng h\\E1\\BB\\8Dc"') == ["add", "comment=Trường học"]
+    assert unescape("\\ab\\_\\v") == "\x07b \x0b"  # \a then "b", not the byte 0xAB
+    assert unescape("\\c3\\a1") != "á"
 
 
 def test_bad_text_says_where() -> None:

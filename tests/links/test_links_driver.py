@@ -23,13 +23,12 @@ import asyncssh
 import pytest
 from netmiko import ConnectHandler
 
+from camfleet.config.routeros import LinkOptions, WireguardKeys, demo_keys, render_router
 from camfleet.drivers.errors import AuthError, DeviceError, Unreachable
-from camfleet.drivers.routeros import RouterOsDriver
+from camfleet.drivers.routeros.driver import RouterOsDriver
 from camfleet.inventory import load
-from camfleet.links import LinkOptions, WireguardKeys, demo_keys, render_router
 from camfleet.sim.faults import Fault, Faults
-from camfleet.sim.routeros import RouterOsServer, load_or_create_host_key
-from camfleet.sim.routeros_cli import BoardInfo, RouterOsState
+from camfleet.sim.routeros import BoardInfo, RouterOsServer, RouterOsState, load_or_create_host_key
 
 MINI = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "mini-town"
 OPTS = LinkOptions(station_endpoint="203.0.113.10")

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from camfleet.config.routeros import LinkOptions, demo_keys, render_router
+from camfleet.drivers.routeros.config import Entry, parse_export, plan_changes
 from camfleet.inventory import load
-from camfleet.links import LinkOptions, demo_keys, render_router
-from camfleet.routeros_config import Entry, parse_export, plan_changes
-from camfleet.sim.routeros_cli import RouterOsCli, RouterOsState
+from camfleet.sim.routeros import RouterOsCli, RouterOsState
 
 MINI = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "mini-town"
 INTERFACE_LISTS = {"LAN": {"bridge"}, "WAN": {"ether1"}}  # as defconf on a hAP ac lite

@@ -10,18 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from camfleet.inventory import load
-from camfleet.inventory.fleet import Fleet
-from camfleet.links import (
+from camfleet.config.routeros import (
     LinkConfigError,
     LinkOptions,
     WireguardKeys,
     demo_keys,
-    load_vault,
     render_router,
     wireguard_keys,
 )
-from camfleet.routeros_config import parse_export, wireguard_public_key
+from camfleet.drivers.routeros.config import parse_export
+from camfleet.drivers.routeros.text import wireguard_public_key
+from camfleet.inventory import load
+from camfleet.inventory.fleet import Fleet
+from camfleet.inventory.vault import read_vault
 
 ROOT = Path(__file__).resolve().parents[2]
 MINI = ROOT / "tests" / "fixtures" / "mini-town"
@@ -36,7 +37,7 @@ def mini() -> Fleet:
 
 @pytest.fixture(scope="module")
 def town() -> tuple[Fleet, dict[str, WireguardKeys]]:
-    vault = load_vault(TOWN / "vault" / "secrets.yml", TOWN / "vault-password.DEMO-ONLY")
+    vault = read_vault(TOWN, "secrets")
     return load(TOWN).fleet, wireguard_keys(vault)
 
 

@@ -16,13 +16,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from camfleet.monitoring import DEFAULT_FOR, render_alertmanager_config, render_prometheus_config, render_rules
+from camfleet.config.prometheus import DEFAULT_FOR, render_alertmanager_config, render_prometheus_config, render_rules
+from tests.conftest import require_program
 
 HERE = Path(__file__).parent
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 VIETNAMESE = set("ăâđêôơưáàảãạếềểễệốồổỗộớờởỡợứừửữựíìỉĩịúùủũụóòỏõọéèẻẽẹ")
 
-pytestmark = pytest.mark.skipif(not Path(PROMTOOL).exists(), reason="promtool (Debian prometheus) not installed")
+
+@pytest.fixture(autouse=True, scope="module")
+def _promtool() -> None:
+    require_program(PROMTOOL, "prometheus")
 
 
 def promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -9,48 +9,31 @@ stops the server at the end.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
-import secrets
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from http_sim import Served, run, served
 
 from camfleet.drivers import dahua_init
-from camfleet.sim.dahua import Timings, camera_app, serve
+from camfleet.sim.dahua import Timings, camera_app
+from camfleet.sim.dahua.wizard import BadEnvelope, open_envelope
 from camfleet.sim.devices import CameraState, make_firmware
-from camfleet.sim.faults import Fault, Faults
+from camfleet.sim.faults import Fault
 
 MODEL, SERIAL, MAC = "IPC-HFW1230S1-S5", "7J0A1B2PAZ3C4D5", "3c:ef:8c:00:00:02"
 BUILD, NEW_BUILD = "V2.800.0000000.16.R.210518", "V2.840.0000000.11.R.230412"
 PASSWORD = "Ngoc-Lac-2023"
-T0 = 1_717_200_000.0  # 2024-06-01 00:00:00 UTC
 TIMINGS = Timings(reboot_s=60, flash_s=90, max_real_s=0.3)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = T0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-@dataclass
-class Cam:
-    base: str
-    clock: FakeClock
-    faults: Faults
-    state: CameraState
-    changes: list[int] = field(default_factory=list)
-
-    def client(self, password: str = PASSWORD, user: str = "admin") -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.base, auth=httpx.DigestAuth(user, password), timeout=10)
+Cam = Served
 
 
 @asynccontextmanager
@@ -58,22 +41,8 @@ async def camera(state: CameraState | None = None) -> AsyncIterator[Cam]:
     state = state or CameraState.configured(
         "dahua", MODEL, SERIAL, MAC, BUILD, admin_password=PASSWORD, name="kp09-truong", ntp_server="10.20.0.1"
     )
-    cam = Cam("", FakeClock(), Faults(), state)
-    app = camera_app(state, cam.faults, clock=cam.clock, on_change=lambda: cam.changes.append(1), timings=TIMINGS)
-    host = f"127.77.{1 + secrets.randbelow(254)}.{2 + secrets.randbelow(253)}"
-    runner, port = await serve(app, host, 0)
-    cam.base = f"http://{host}:{port}"
-    try:
+    async with served(camera_app, state, password=PASSWORD, timings=TIMINGS) as cam:
         yield cam
-    finally:
-        await runner.cleanup()
-
-
-def run(scenario: Callable[[], Awaitable[None]], timeout: float = 30) -> None:
-    async def bounded() -> None:
-        await asyncio.wait_for(scenario(), timeout)
-
-    asyncio.run(bounded())
 
 
 def parse_kv(text: str) -> dict[str, str]:
@@ -338,6 +307,38 @@ def test_uninitialised_camera_is_initialised_the_web_wizards_way() -> None:
                 assert p2p["table.T2UServer.Enable"] == "false"  # NetAccess 0
 
     run(scenario)
+
+
+def _seal(
+    payload: object, key: rsa.RSAPrivateKey, session_key: bytes = b"12345678901234567890123456789012"
+) -> dict[str, str]:
+    """An RPAC-256 envelope written here from the protocol, not with the driver's code."""
+    plain = json.dumps(payload).encode()
+    plain += b"\0" * (-len(plain) % 16)
+    aes = Cipher(algorithms.AES(session_key), modes.CBC(b"0" * 16)).encryptor()
+    return {
+        "cipher": "RPAC-256",
+        "salt": key.public_key().encrypt(session_key, padding.PKCS1v15()).hex(),
+        "content": base64.b64encode(aes.update(plain) + aes.finalize()).decode(),
+    }
+
+
+def test_the_device_opens_rpac_envelopes_itself() -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    assert open_envelope(_seal({"name": "admin", "pwd": "Phố-2024x"}, key), key) == {
+        "name": "admin",
+        "pwd": "Phố-2024x",
+    }
+    good = _seal({"NetAccess": 0}, key)
+    for bad in (
+        good | {"cipher": "AES"},
+        _seal({"x": 1}, key, session_key=b"1234567890123456789012345678901a"),  # not all digits
+        good | {"salt": good["salt"][:-2]},
+        good | {"content": good["content"][4:]},
+        {"cipher": "RPAC-256", "salt": good["salt"]},
+    ):
+        with pytest.raises(BadEnvelope):
+            open_envelope(bad, key)
 
 
 def test_firmware_upgrade_reboots_into_the_new_build_and_faults() -> None:

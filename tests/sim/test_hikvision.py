@@ -13,74 +13,36 @@ import asyncio
 import base64
 import json
 import os
-import secrets
 import subprocess
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from defusedxml import ElementTree as SafeET
+from http_sim import T0, Served, run, served
 
 from camfleet.sim.devices import CameraState, NvrState, ProxyChannel, make_firmware
 from camfleet.sim.faults import Fault, Faults
-from camfleet.sim.hikvision import Timings, camera_app, nvr_app, serve
+from camfleet.sim.hikvision import Timings, camera_app, nvr_app
 
 MODEL, SERIAL, MAC = "DS-2CD1023G2-LIU", "DS-2CD1023G2-LIU20230101AAWRJ83813", "c0:56:e3:00:00:01"
 BUILD, NEW_BUILD = "V5.6.3 build 190923", "V5.7.15 build 230519"
 PASSWORD = "Ngoc-Lac-2023"
-T0 = 1_717_200_000.0  # 2024-06-01
 TIMINGS = Timings(reboot_s=60, flash_s=90, max_real_s=0.4)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = T0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-@dataclass
-class Dev:
-    base: str
-    clock: FakeClock
-    faults: Faults
-    state: Any
-    changes: list[int] = field(default_factory=list)
-
-    def client(self, password: str = PASSWORD, user: str = "admin", **kw: Any) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.base, auth=httpx.DigestAuth(user, password), timeout=10, **kw)
-
-
-def address() -> str:
-    return f"127.77.{1 + secrets.randbelow(254)}.{2 + secrets.randbelow(253)}"
+Dev = Served
 
 
 @asynccontextmanager
 async def device(state: CameraState | NvrState, faults: Faults | None = None) -> AsyncIterator[Dev]:
-    clock, faults = FakeClock(), faults or Faults()
-    dev = Dev("", clock, faults, state)
     factory = nvr_app if isinstance(state, NvrState) else camera_app
-    app = factory(state, faults, clock=clock, on_change=lambda: dev.changes.append(1), timings=TIMINGS)  # type: ignore[arg-type]
-    host = address()
-    runner, port = await serve(app, host, 0)
-    dev.base = f"http://{host}:{port}"
-    try:
+    async with served(factory, state, password=PASSWORD, timings=TIMINGS, faults=faults) as dev:
         yield dev
-    finally:
-        await runner.cleanup()
-
-
-def run(scenario: Callable[[], Awaitable[None]], timeout: float = 30) -> None:
-    async def bounded() -> None:
-        await asyncio.wait_for(scenario(), timeout)
-
-    asyncio.run(bounded())
 
 
 def camera(**kw: Any) -> CameraState:
@@ -186,17 +148,12 @@ def test_locked_fault_refuses_the_right_password() -> None:
 
 
 def _rsa_client() -> tuple[Any, str]:
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     key = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 - the vendor protocol uses RSA-1024
     modulus_hex = format(key.public_key().public_numbers().n, "x")
     return key, base64.b64encode(modulus_hex.encode()).decode()
 
 
 def _encrypt_password(private_key: Any, challenge_b64: str, password: str) -> str:
-    from cryptography.hazmat.primitives.asymmetric import padding
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
     secret = private_key.decrypt(bytes.fromhex(base64.b64decode(challenge_b64).decode()), padding.PKCS1v15()).decode()[
         -32:
     ]

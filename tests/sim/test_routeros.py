@@ -20,10 +20,12 @@ from netmiko import ConnectHandler
 from netmiko.exceptions import ConfigInvalidException, NetmikoAuthenticationException, NetmikoTimeoutException
 
 from camfleet.sim.faults import Fault, Faults
-from camfleet.sim.routeros import RouterOsServer, load_or_create_host_key, split_login
-from camfleet.sim.routeros_cli import (
+from camfleet.sim.routeros import (
     RouterOsCli,
+    RouterOsServer,
     RouterOsState,
+    load_or_create_host_key,
+    split_login,
     wg_private_key,
     wg_public_key,
     wrap_export,
@@ -183,6 +185,34 @@ def test_export_round_trips_through_a_fresh_router_and_keeps_vietnamese_text() -
     strip = [line for line in export.splitlines() if "wireguard" not in line and "listen-port" not in line]
     assert [line for line in again.splitlines() if "wireguard" not in line and "listen-port" not in line] == strip
     assert fresh.state.table("ip dhcp-server lease")[0]["comment"] == "Camera Phố Mới"
+
+
+def test_escapes_follow_real_routeros_upper_case_hex_only() -> None:
+    """What real RouterOS does (MikroTik's Scripting manual, "\\xx ... Hex number should use capital
+    letters"; real exports; see camfleet/sim/routeros/text.py): /export writes UTF-8 bytes as
+    upper-case \\XX and CR LF as \\r\\n; the console reads upper-case hex and the manual's named
+    escapes, and refuses lower-case hex."""
+    c = cli()
+    comment = "Trường THCS Phố Mới"
+    assert c.execute(f'/ip firewall filter add chain=forward action=drop comment="{comment}"').output == ""
+    c.execute('/ip firewall filter add chain=input action=accept comment="one\\r\\ntwo\\ttab"')
+    export = c.execute("/ip firewall filter export").output
+    rules = section(export, "ip firewall filter")
+    assert 'comment="Tr\\C6\\B0\\E1\\BB\\9Dng THCS Ph\\E1\\BB\\91 M\\E1\\BB\\9Bi"' in rules[0]
+    assert 'comment="one\\r\\ntwo\\ttab"' in rules[1]
+    fresh = cli()
+    assert fresh.run_script(export) == []
+    assert [r["comment"] for r in fresh.state.table("ip firewall filter")] == [comment, "one\r\ntwo\ttab"]
+
+    typed = cli()
+    assert typed.execute(r'/ip firewall filter add chain=input comment="Ph\E1\BB\91"').output == ""
+    assert typed.state.table("ip firewall filter")[0]["comment"] == "Phố"
+    lower = typed.execute(r'/ip firewall filter add chain=input comment="Ph\e1\bb\91"').output
+    assert lower.startswith("syntax error (line 1 column ")
+    assert len(typed.state.table("ip firewall filter")) == 1  # nothing added
+    typed.execute(r'/ip firewall filter add chain=input comment="a\_b\$c\?d\"e\\f\aZ"')
+    assert typed.state.table("ip firewall filter")[1]["comment"] == 'a b$c?d"e\\f\x07Z'
+    assert typed.execute(r'/ip firewall filter add chain=input comment="\q"').output.startswith("syntax error")
 
 
 def test_state_round_trips_through_json() -> None:

@@ -3,7 +3,7 @@
 The queries themselves run on a real Prometheus in tests/integration/test_prometheus_alerts.py.
 
     .venv/bin/pytest tests/unit/test_dashboards.py -q
-    .venv/bin/python -m camfleet.dashboards          # regenerate after editing camfleet/dashboards.py
+    .venv/bin/python -m camfleet.config.grafana          # regenerate after editing camfleet/config/grafana.py
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
-from camfleet.dashboards import BUILDERS, DASHBOARDS_DIR, main, panel_queries, stale
+from camfleet.config.grafana import BUILDERS, DASHBOARDS_DIR, main, panel_queries, stale
 
 
 def boards() -> dict[str, dict]:
@@ -20,7 +20,7 @@ def boards() -> dict[str, dict]:
 
 
 def test_committed_json_is_what_the_builders_give() -> None:
-    assert stale() == [], "run .venv/bin/python -m camfleet.dashboards"
+    assert stale() == [], "run .venv/bin/python -m camfleet.config.grafana"
     assert set(boards()) == set(BUILDERS)
 
 

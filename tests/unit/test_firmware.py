@@ -1,4 +1,4 @@
-"""camfleet.firmware without sockets: catalogue lookups, file verification, the vulnerable-build list."""
+"""The firmware catalogue and store without sockets: catalogue lookups, file verification, the vulnerable-build list."""
 
 from __future__ import annotations
 
@@ -7,19 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from camfleet.cli import main as camfleet
 from camfleet.drivers import live_url
-from camfleet.firmware import (
-    FirmwareError,
-    ProgressLog,
-    fetch_sim,
-    main,
-    status_of,
-    verified_file,
-    verify_store,
-    vulnerable_devices,
-)
 from camfleet.inventory import load
+from camfleet.inventory.catalogue import FirmwareError, status_of, vulnerable_devices
+from camfleet.jobs.firmware import ProgressLog, verified_file, verify_store
 from camfleet.sim.devices import make_firmware, parse_firmware
+from camfleet.sim.firmware import fetch_sim
 from tests.conftest import TOWN
 
 
@@ -90,7 +84,7 @@ def test_progress_log_keeps_distinct_samples_and_appends_to_the_file(tmp_path: P
 def test_cli_verify_fails_on_an_empty_store_and_vulnerable_lists(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["verify", str(TOWN), "--store", str(tmp_path)]) == 1
+    assert camfleet(["firmware", "verify", str(TOWN), "--store", str(tmp_path)]) == 1
     assert "is missing" in capsys.readouterr().err
-    assert main(["vulnerable", str(TOWN)]) == 0
+    assert camfleet(["firmware", "vulnerable", str(TOWN)]) == 0
     assert "cam-05-t03" in capsys.readouterr().out

@@ -52,15 +52,15 @@ BAD_ARGUMENTS = {
     "missing": ("camera_config", {"device": "cam-01-t01"}),
     "unsupported": (
         "camera_config",
-        {"town": "/x", "device": "c", "host": "h", "username": "u", "password": SECRET, "bogus": 1},
+        {"town": "/x", "device": "c", "username": "u", "password": SECRET, "bogus": 1},
     ),
     "wrong type": (
         "camera_config",
-        {"town": "/x", "device": "c", "host": "h", "username": "u", "password": SECRET, "timeout": "soon"},
+        {"town": "/x", "device": "c", "username": "u", "password": SECRET, "timeout": "soon"},
     ),
     "required together": (
         "device_firmware",
-        {"town": "/x", "device": "c", "host": "h", "username": "u", "password": SECRET, "recorder_host": "r"},
+        {"town": "/x", "device": "c", "username": "u", "password": SECRET, "recorder_username": "r"},
     ),
 }
 
@@ -78,7 +78,7 @@ def test_argument_errors_read_as_the_launched_modules_do(
 
 
 def test_an_unknown_town_is_the_modules_own_one_line_failure(inprocess: types.ModuleType, tmp_path: Path) -> None:
-    args = {"town": str(tmp_path / "nowhere"), "device": "c", "host": "h", "username": "u", "password": SECRET}
+    args = {"town": str(tmp_path / "nowhere"), "device": "c", "username": "u", "password": SECRET}
     here = inprocess.run_in_process("camera_config", args, check_mode=True, diff=False)
     there = launched("camera_config", args, tmp_path)
     assert here["msg"] == there["msg"] and "no such inventory folder" in here["msg"]

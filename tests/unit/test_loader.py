@@ -126,8 +126,11 @@ def test_a_reused_town_is_shared_until_a_file_changes_and_the_overlay_never_touc
         "town: ngoc-lac\ndevices:\n  cam-01-t01: {address: 127.10.1.2, http_port: 8080}\n", encoding="utf-8"
     )
     simulated = load(town_copy, overlay=overlay, reuse=True).fleet
-    assert simulated.cameras["cam-01-t01"].network.address == "127.10.1.2"
+    assert simulated.endpoint("cam-01-t01").host == "127.10.1.2"  # where camfleet sends packets
+    assert simulated.endpoint("cam-01-t01").http_port == 8080
+    assert simulated.cameras["cam-01-t01"].network.address == real_address  # what configs are rendered from
     assert first.cameras["cam-01-t01"].network.address == real_address
+    assert first.endpoint("cam-01-t01").host == real_address
     assert load(town_copy, overlay=False, reuse=True).fleet.cameras["cam-01-t01"].network.address == real_address
 
     site = town_copy / "sites" / "kp-03.yml"

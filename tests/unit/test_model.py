@@ -7,9 +7,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from camfleet.inventory import inventory_files
+from camfleet.inventory.schema import schema_text
 from camfleet.model import SECTION_MODELS, InventoryFile, Town
 from camfleet.paths import SCHEMA
-from camfleet.schema import schema_text
 from tests.conftest import TOWN
 
 

@@ -1,4 +1,4 @@
-"""roles/monitoring's defaults say the same as camfleet.monitoring (jobs, grace periods) and its argument_specs.
+"""roles/monitoring's defaults say the same as camfleet.config.prometheus (jobs, grace periods) and its argument_specs.
 
 The role renders the same templates/prometheus/*.j2 through Ansible, so only the values could
 drift; the playbook's output is compared with the Python rendering in
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import yaml
 
-from camfleet.monitoring import DEFAULT_FOR, DEFAULT_JOBS
+from camfleet.config.prometheus import DEFAULT_FOR, DEFAULT_JOBS
 from tests.conftest import ROOT
 
 DEFAULTS = yaml.safe_load((ROOT / "roles" / "monitoring" / "defaults" / "main.yml").read_text(encoding="utf-8"))

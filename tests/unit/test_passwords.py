@@ -1,4 +1,4 @@
-"""camfleet.passwords without devices: the password rules, the rotation bookkeeping, the vault rewrite."""
+"""camfleet.jobs.passwords without devices: the password rules, the rotation bookkeeping, the vault rewrite."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from camfleet.passwords import (
+from camfleet.jobs.passwords import (
     ROTATION,
     VaultError,
     VaultFile,

@@ -39,7 +39,7 @@ from camfleet.drivers.errors import (
 )
 from camfleet.exporter.config import Module
 from camfleet.exporter.targets import Target
-from camfleet.inventory.fleet import Fleet
+from camfleet.inventory.fleet import Endpoint, Fleet
 
 T = TypeVar("T")
 
@@ -81,6 +81,12 @@ class ProbeRequest:
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - asyncio.get_running_loop().time())
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """Where the target answers (every device target has one; the town target is never asked)."""
+        assert self.target.endpoint is not None, self.target.id
+        return self.target.endpoint
 
 
 class Metrics:

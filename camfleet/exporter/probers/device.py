@@ -20,17 +20,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from camfleet.drivers import driver_for
+from camfleet.drivers import open_driver
 from camfleet.drivers.base import ConfigurableCamera
 from camfleet.drivers.errors import DriverError
 from camfleet.exporter.probers.base import Metrics, Outcome, ProbeRequest, driver_failure, driver_timeout, run_blocking
-from camfleet.model import Camera
 
 
 async def probe(req: ProbeRequest, out: Metrics) -> Outcome:
-    entry = req.target.entry
-    assert isinstance(entry, Camera) or req.target.role == "recorder"
-    driver = driver_for(entry).from_inventory(entry, req.username, req.password, timeout=driver_timeout(req))  # type: ignore[arg-type]
+    driver = open_driver(req.fleet, req.target.id, req.username, req.password, timeout=driver_timeout(req))
     try:
         facts = await run_blocking(req, driver.facts)
         vendor = facts.vendor or ""

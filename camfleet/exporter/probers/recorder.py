@@ -24,14 +24,10 @@ Sample output (``curl '127.0.0.1:9830/probe?target=nvr-01&module=recorder'``)::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from camfleet.drivers import driver_for
+from camfleet.drivers import open_driver
+from camfleet.drivers.base import RecorderDriver
 from camfleet.drivers.errors import DriverError
 from camfleet.exporter.probers.base import Metrics, Outcome, ProbeRequest, driver_failure, driver_timeout, run_blocking
-
-if TYPE_CHECKING:
-    from camfleet.drivers.base import RecorderDriver
 
 HEALTHY = frozenset({"ok", "normal", "idle", "sleeping"})
 DAY_S = 86400.0
@@ -49,9 +45,8 @@ def _channel_labels(req: ProbeRequest) -> dict[int, dict[str, str]]:
 
 
 async def probe(req: ProbeRequest, out: Metrics) -> Outcome:
-    rec = req.target.recorder
-    cls = driver_for(rec)
-    nvr: RecorderDriver = cls.from_inventory(rec, req.username, req.password, timeout=driver_timeout(req))  # type: ignore[assignment]
+    nvr = open_driver(req.fleet, req.target.id, req.username, req.password, timeout=driver_timeout(req))
+    assert isinstance(nvr, RecorderDriver), req.target.id
     out.gauge(
         "camfleet_recorder_retention_target_days",
         "Days of recording the town must keep (inventory storage policy).",

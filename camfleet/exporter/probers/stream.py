@@ -24,26 +24,16 @@ A frozen camera (answers PLAY, sends nothing) gives ``camfleet_stream_up 0`` and
 
 from __future__ import annotations
 
-from camfleet.drivers import live_url
+from camfleet.drivers import stream_url
 from camfleet.exporter.probers.base import Metrics, Outcome, ProbeRequest
-from camfleet.model import Camera, Vendor
 from camfleet.probes.rtsp import probe_stream
-
-#: Vendors whose RTSP paths follow Dahua's ``/cam/realmonitor`` (OEM families included).
-DAHUA_PATHS = frozenset({Vendor.dahua, Vendor.kbvision, Vendor.imou})
-
-
-def stream_url(camera: Camera, host: str, which: str) -> str:
-    """The RTSP URL of a camera's main or sub stream, by vendor (camfleet.drivers.live_url)."""
-    vendor = camera.device.vendor.value if camera.device is not None else "other"
-    return live_url(vendor, host, camera.network.rtsp_port, sub=which == "sub")
 
 
 async def probe(req: ProbeRequest, out: Metrics) -> Outcome:
     camera = req.target.camera
     which = req.module.stream
     result = await probe_stream(
-        stream_url(camera, req.target.host, which),
+        stream_url(req.fleet, req.target.id, sub=which == "sub"),
         req.username,
         req.password,
         timeout=max(0.05, req.remaining()),

@@ -2,10 +2,12 @@
 # Apache License 2.0
 """Options every camfleet device module takes (module_utils/fleet.py's DEVICE_ARGS).
 
-``camfleet.fleet.device`` is all of them; ``camfleet.fleet.device.address`` is the part without the
-login (DEVICE_ADDRESS_ARGS), for modules that read the device's credentials from the town's vault
-themselves (device_user). Both are plain string literals because ansible-test's yamllint reads doc
-fragments without running them; validate-modules catches either drifting from its argument spec::
+``camfleet.fleet.device`` is the town and the device (DEVICE_ID_ARGS); ``camfleet.fleet.device.login``
+adds the login (DEVICE_ARGS). Modules that read the device's credentials from the town's vault
+themselves (device_user, camera_activate) take only the first. No module takes an address: the town says where each
+device answers (the simulator's loopback address when CAMFLEET_OVERLAY is set). Both are plain
+string literals because ansible-test's yamllint reads doc fragments without running them;
+validate-modules catches either drifting from its argument spec::
 
     .venv/bin/ansible-doc camfleet.fleet.device_user
     make sanity
@@ -22,22 +24,9 @@ options:
     type: path
     required: true
   device:
-    description: Device id in the inventory.
-    type: str
-    required: true
-  host:
-    description: Address to reach the device at (from hostvars, so the simulator's overlay applies).
-    type: str
-    required: true
-  port:
-    description: HTTP port (default the inventory's).
-    type: int
-  username:
-    description: Login.
-    type: str
-    required: true
-  password:
-    description: Password.
+    description:
+      - Device id in the inventory. Where it answers comes from the inventory (with C(CAMFLEET_OVERLAY), the
+        simulator's overlay; a device missing from it is refused, never reached at its real address).
     type: str
     required: true
   timeout:
@@ -46,25 +35,14 @@ options:
     default: 10
 """
 
-    ADDRESS = r"""
+    LOGIN = r"""
 options:
-  town:
-    description: Town inventory folder.
-    type: path
-    required: true
-  device:
-    description: Device id in the inventory.
+  username:
+    description: Login.
     type: str
     required: true
-  host:
-    description: Address to reach the device at (from hostvars, so the simulator's overlay applies).
+  password:
+    description: Password.
     type: str
     required: true
-  port:
-    description: HTTP port (default the inventory's).
-    type: int
-  timeout:
-    description: Seconds per request.
-    type: float
-    default: 10
 """

@@ -18,8 +18,10 @@ description:
     household names or phone numbers, which live only in the vault.
   - Hosts run modules on the control node (C(ansible_connection=local)) with the controller's
     Python, the usual way for API-driven devices.
-  - When C(CAMFLEET_OVERLAY) names an address overlay written by C(camfleet sim up), device
-    addresses and ports come from it (the simulated town on loopback).
+  - When the environment variable C(CAMFLEET_OVERLAY) names an address overlay written by C(camfleet sim up),
+    C(ansible_host) and the ports come from it (the simulated town on loopback), and a device the overlay
+    does not know gets no C(ansible_host). It is the one switch camfleet's modules, exporter and CLI read too,
+    so it is not an option of this file.
   - The configuration file name must end with C(.camfleet.yml) or C(.camfleet.yaml).
 author: camfleet contributors (!UNKNOWN)
 extends_documentation_fragment:
@@ -35,12 +37,6 @@ options:
       - Path of the town folder, relative to this configuration file.
     type: str
     default: .
-  overlay:
-    description:
-      - Address overlay (device id to loopback address and ports) applied on top of the inventory.
-    type: path
-    env:
-      - name: CAMFLEET_OVERLAY
   include_retired:
     description: Whether retired cameras become hosts.
     type: bool
@@ -69,9 +65,9 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.template import trust_as_template
 
 try:
-    from camfleet.drivers import preload
     from camfleet.inventory import InventoryError
     from camfleet.inventory.hostvars import fleet_hosts
+    from camfleet.jobs import preload
 
     HAS_CAMFLEET = True
 except ImportError:  # pragma: no cover - shown to the user by verify/parse
@@ -96,19 +92,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         hosts = self._hosts(town, path, cache)
         self._populate(hosts)
         if os.path.basename(sys.argv[0]) == "ansible-playbook":
-            # Workers are forks of this process: import the drivers once here, not once per host-task.
+            # Workers are forks of this process: import the jobs and drivers once here, not once per host-task.
             with contextlib.suppress(ImportError):  # only a speed-up: a module reports a missing driver itself
                 preload()
 
     def _hosts(self, town: str, path: str, cache: bool) -> list[dict[str, Any]]:
         """Hosts from the cache when allowed and fresh, else from the loader."""
-        overlay = self.get_option("overlay")
         key = self.get_cache_key(path)
         use_cache = self.get_option("cache") and cache
         if use_cache and key in self._cache:
             return self._cache[key]  # type: ignore[no-any-return]
         try:
-            hosts = fleet_hosts(town, overlay=overlay, include_retired=self.get_option("include_retired"), reuse=True)
+            hosts = fleet_hosts(town, include_retired=self.get_option("include_retired"), reuse=True)
         except InventoryError as exc:
             raise AnsibleParserError(f"camfleet inventory {town} is invalid:\n{exc.args[0]}") from None
         except (OSError, ValueError) as exc:

@@ -19,6 +19,7 @@ version_added: 0.1.0
 author: camfleet contributors (!UNKNOWN)
 extends_documentation_fragment:
   - camfleet.fleet.device
+  - camfleet.fleet.device.login
 notes:
   - Supports check mode and diff mode. Never retries a refused password (devices lock the account).
 """
@@ -28,8 +29,6 @@ EXAMPLES = r"""
   camfleet.fleet.camera_config:
     town: "{{ inventory_dir }}"
     device: "{{ inventory_hostname }}"
-    host: "{{ ansible_host }}"
-    port: "{{ camfleet_http_port }}"
     username: "{{ vault_device_credentials[inventory_hostname].username }}"
     password: "{{ vault_device_credentials[inventory_hostname].password }}"
 """
@@ -46,44 +45,32 @@ reboot_required:
   type: bool
 """
 
+import contextlib
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
     DEVICE_ARGS,
-    connect,
-    device_entry,
-    fail_device,
+    JOB_ERRORS,
+    fail,
     load_town,
-    require_camfleet,
+    login,
 )
 
-try:
-    from camfleet.drivers.desired import desired_camera_config
-    from camfleet.drivers.errors import DriverError
-except ImportError:  # reported by require_camfleet()
-    pass
-
+with contextlib.suppress(ImportError):  # reported by load_town()
+    from camfleet.jobs.configure import configure_camera
 
 SPEC: dict[str, Any] = dict(argument_spec=DEVICE_ARGS, supports_check_mode=True)
 
 
 def run_module(module: Any) -> None:
     """The module's work, for ``main()`` and for the in-process action plugin."""
-    require_camfleet(module)
-    fleet = load_town(module, module.params["town"])
-    camera = device_entry(module, fleet, module.params["device"])
-    if camera.id not in fleet.cameras:
-        module.fail_json(msg=f"{camera.id} is a recorder; camera_config configures cameras")
+    fleet = load_town(module)
+    p = module.params
     try:
-        desired = desired_camera_config(fleet, camera)
-    except ValueError as err:
-        module.fail_json(msg=f"{camera.id}: {err}")
-    try:
-        with connect(module, camera) as driver:
-            change = driver.apply_config(desired, check=module.check_mode)
-    except DriverError as err:
-        fail_device(module, err)
+        change = configure_camera(fleet, p["device"], login(module), check=module.check_mode, timeout=p["timeout"])
+    except JOB_ERRORS as err:
+        fail(module, err)
     result = {"changed": change.changed, "differences": change.diff_lines, "reboot_required": change.reboot_required}
     if module._diff and change.changed:
         result["diff"] = {"before": change.before, "after": change.after}

@@ -17,6 +17,7 @@ version_added: 0.1.0
 author: camfleet contributors (!UNKNOWN)
 extends_documentation_fragment:
   - camfleet.fleet.device
+  - camfleet.fleet.device.login
 notes:
   - Supports check mode (it only reads).
 """
@@ -26,7 +27,6 @@ EXAMPLES = r"""
   camfleet.fleet.camera_facts:
     town: "{{ inventory_dir }}"
     device: "{{ inventory_hostname }}"
-    host: "{{ ansible_host }}"
     username: "{{ vault_device_credentials[inventory_hostname].username }}"
     password: "{{ vault_device_credentials[inventory_hostname].password }}"
 """
@@ -49,39 +49,27 @@ from typing import Any
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
     DEVICE_ARGS,
-    connect,
-    device_entry,
-    fail_device,
+    JOB_ERRORS,
+    fail,
     load_town,
-    require_camfleet,
+    login,
 )
 
-with contextlib.suppress(ImportError):  # reported by require_camfleet()
-    from camfleet.drivers.errors import DriverError
-
+with contextlib.suppress(ImportError):  # reported by load_town()
+    from camfleet.jobs.devices import identity
 
 SPEC: dict[str, Any] = dict(argument_spec=DEVICE_ARGS, supports_check_mode=True)
+FACTS = ("vendor", "model", "serial", "mac", "firmware", "device_name", "activated")
 
 
 def run_module(module: Any) -> None:
     """The module's work, for ``main()`` and for the in-process action plugin."""
-    require_camfleet(module)
-    fleet = load_town(module, module.params["town"])
-    entry = device_entry(module, fleet, module.params["device"])
+    fleet = load_town(module)
     try:
-        with connect(module, entry) as driver:
-            facts = driver.facts()
-    except DriverError as err:
-        fail_device(module, err)
-    known = entry.device if hasattr(entry, "device") else entry
-    mismatches = []
-    for name in ("model", "serial", "mac", "firmware"):
-        want, have = getattr(known, name, None) if known is not None else None, getattr(facts, name, None)
-        if want and have and str(want).lower() != str(have).lower():
-            mismatches.append(f"{name}: inventory {want}, device {have}")
-    device = {
-        k: getattr(facts, k) for k in ("vendor", "model", "serial", "mac", "firmware", "device_name", "activated")
-    }
+        facts, mismatches = identity(fleet, module.params["device"], login(module), timeout=module.params["timeout"])
+    except JOB_ERRORS as err:
+        fail(module, err)
+    device = {k: getattr(facts, k) for k in FACTS}
     module.exit_json(changed=False, ansible_facts={"camfleet_device": device}, mismatches=mismatches)
 
 

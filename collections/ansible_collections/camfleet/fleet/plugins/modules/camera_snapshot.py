@@ -18,6 +18,7 @@ version_added: 0.1.0
 author: camfleet contributors (!UNKNOWN)
 extends_documentation_fragment:
   - camfleet.fleet.device
+  - camfleet.fleet.device.login
 options:
   path:
     description: File to write the JPEG to; its folder is created.
@@ -36,7 +37,6 @@ EXAMPLES = r"""
   camfleet.fleet.camera_snapshot:
     town: "{{ inventory_dir }}"
     device: "{{ inventory_hostname }}"
-    host: "{{ ansible_host }}"
     username: "{{ vault_device_credentials[inventory_hostname].username }}"
     password: "{{ vault_device_credentials[inventory_hostname].password }}"
     path: "reports/snapshots/{{ inventory_hostname }}.jpg"
@@ -58,22 +58,20 @@ sha256:
 """
 
 import contextlib
-import hashlib
-import os
+from pathlib import Path
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
     DEVICE_ARGS,
-    connect,
-    device_entry,
-    fail_device,
+    JOB_ERRORS,
+    fail,
     load_town,
-    require_camfleet,
+    login,
 )
 
-with contextlib.suppress(ImportError):  # reported by require_camfleet()
-    from camfleet.drivers.errors import DriverError
+with contextlib.suppress(ImportError):  # reported by load_town()
+    from camfleet.jobs.devices import snapshot
 
 SPEC: dict[str, Any] = dict(
     argument_spec={**DEVICE_ARGS, "path": {"type": "path", "required": True}, "channel": {"type": "int", "default": 1}},
@@ -83,34 +81,21 @@ SPEC: dict[str, Any] = dict(
 
 def run_module(module: Any) -> None:
     """The module's work, for ``main()`` and for the in-process action plugin."""
-    require_camfleet(module)
+    fleet = load_town(module)
     p = module.params
-    fleet = load_town(module, p["town"])
-    entry = device_entry(module, fleet, p["device"])
     try:
-        with connect(module, entry) as driver:
-            jpeg = driver.snapshot(p["channel"]) if entry.id in fleet.recorders else driver.snapshot()
-    except DriverError as err:
-        fail_device(module, err)
-    if not (jpeg.startswith(b"\xff\xd8") and jpeg.rstrip(b"\0\r\n").endswith(b"\xff\xd9")):
-        module.fail_json(msg=f"{entry.id}: the picture the device sent is not a whole JPEG ({len(jpeg)} bytes)")
-    path = p["path"]
-    digest = hashlib.sha256(jpeg).hexdigest()
-    try:
-        with open(path, "rb") as handle:
-            same = hashlib.sha256(handle.read()).hexdigest() == digest
-    except OSError:
-        same = False
-    if not same and not module.check_mode:
-        try:
-            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-            tmp = f"{path}.tmp"
-            with open(tmp, "wb") as handle:
-                handle.write(jpeg)
-            os.replace(tmp, path)
-        except OSError as err:
-            module.fail_json(msg=f"{entry.id}: cannot write {path}: {err.strerror}")
-    module.exit_json(changed=not same, path=path, size=len(jpeg), sha256=digest)
+        saved = snapshot(
+            fleet,
+            p["device"],
+            login(module),
+            Path(p["path"]),
+            check=module.check_mode,
+            timeout=p["timeout"],
+            channel=p["channel"],
+        )
+    except JOB_ERRORS as err:
+        fail(module, err)
+    module.exit_json(changed=saved.changed, path=str(saved.path), size=saved.size, sha256=saved.sha256)
 
 
 def main() -> None:

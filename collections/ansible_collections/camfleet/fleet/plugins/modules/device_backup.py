@@ -17,6 +17,7 @@ version_added: 0.1.0
 author: camfleet contributors (!UNKNOWN)
 extends_documentation_fragment:
   - camfleet.fleet.device
+  - camfleet.fleet.device.login
 options:
   dest:
     description: Folder to write the backup into (created if missing).
@@ -31,7 +32,6 @@ EXAMPLES = r"""
   camfleet.fleet.device_backup:
     town: "{{ inventory_dir }}"
     device: "{{ inventory_hostname }}"
-    host: "{{ ansible_host }}"
     username: "{{ vault_device_credentials[inventory_hostname].username }}"
     password: "{{ vault_device_credentials[inventory_hostname].password }}"
     dest: "backups/{{ '%Y-%m-%d' | strftime }}"
@@ -52,47 +52,21 @@ sha256:
   type: str
 """
 
-import hashlib
-import os
-import re
-import tempfile
+import contextlib
+from pathlib import Path
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
     DEVICE_ARGS,
-    connect,
-    device_entry,
-    fail_device,
+    JOB_ERRORS,
+    fail,
     load_town,
-    require_camfleet,
+    login,
 )
 
-try:
-    from camfleet.drivers.errors import DriverError
-    from camfleet.drivers.routeros import RouterOsDriver
-except ImportError:  # reported by require_camfleet()
-    pass
-
-
-def export(module: AnsibleModule, fleet: object) -> tuple[bytes, str]:
-    p = module.params
-    router = fleet.link_routers.get(p["device"])  # type: ignore[attr-defined]
-    if router is not None:
-        with RouterOsDriver(
-            router.id,
-            p["host"],
-            port=p["port"] or router.ssh_port,
-            username=p["username"],
-            password=p["password"],
-            conn_timeout=p["timeout"],
-        ) as driver:
-            # The export's first line carries the time it was taken: drop it, or every backup differs.
-            text = re.sub(r"^# \d{4}-\d\d-\d\d \d\d:\d\d:\d\d by ", "# exported by ", driver.backup(), count=1)
-            return text.encode(), "rsc"
-    with connect(module, device_entry(module, fleet, p["device"])) as driver:
-        return driver.config_export(), "bin"
-
+with contextlib.suppress(ImportError):  # reported by load_town()
+    from camfleet.jobs.devices import backup
 
 SPEC: dict[str, Any] = dict(
     argument_spec={**DEVICE_ARGS, "dest": {"type": "path", "required": True}}, supports_check_mode=True
@@ -101,28 +75,15 @@ SPEC: dict[str, Any] = dict(
 
 def run_module(module: Any) -> None:
     """The module's work, for ``main()`` and for the in-process action plugin."""
-    require_camfleet(module)
+    fleet = load_town(module)
     p = module.params
-    fleet = load_town(module, p["town"])
     try:
-        content, suffix = export(module, fleet)
-    except DriverError as err:
-        fail_device(module, err)
-    path = os.path.join(p["dest"], f"{p['device']}.{suffix}")
-    digest = hashlib.sha256(content).hexdigest()
-    try:
-        with open(path, "rb") as handle:
-            changed = hashlib.sha256(handle.read()).hexdigest() != digest
-    except FileNotFoundError:
-        changed = True
-    if changed and not module.check_mode:
-        os.makedirs(p["dest"], exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=p["dest"], prefix=f".{p['device']}.")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.chmod(tmp, 0o600)  # exports may hold device settings worth keeping private
-        os.replace(tmp, path)
-    module.exit_json(changed=changed, path=path, size=len(content), sha256=digest)
+        saved = backup(
+            fleet, p["device"], login(module), Path(p["dest"]), check=module.check_mode, timeout=p["timeout"]
+        )
+    except JOB_ERRORS as err:
+        fail(module, err)
+    module.exit_json(changed=saved.changed, path=str(saved.path), size=saved.size, sha256=saved.sha256)
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ description:
 version_added: 0.1.0
 author: camfleet contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - camfleet.fleet.device.address
+  - camfleet.fleet.device
 options:
   account:
     description: Which account to rotate.
@@ -43,13 +43,6 @@ options:
   vault_id:
     description: Vault id to encrypt with (default the one in the vault file's header).
     type: str
-  recorder_host:
-    description: Address of the camera's recorder (O(account=channel)).
-    type: str
-  recorder_port:
-    description: HTTP port of the recorder.
-    type: int
-    default: 80
   max_age_days:
     description: Rotate passwords older than this many days.
     type: float
@@ -73,8 +66,6 @@ EXAMPLES = r"""
   camfleet.fleet.device_user:
     town: "{{ inventory_dir }}"
     device: "{{ inventory_hostname }}"
-    host: "{{ ansible_host }}"
-    port: "{{ camfleet_http_port }}"
     account: admin
     vault_password_file: inventory/ngoc-lac/vault-password.DEMO-ONLY
 
@@ -82,9 +73,7 @@ EXAMPLES = r"""
   camfleet.fleet.device_user:
     town: "{{ inventory_dir }}"
     device: "{{ inventory_hostname }}"
-    host: "{{ ansible_host }}"
     account: channel
-    recorder_host: "{{ hostvars[camfleet_recorder].ansible_host }}"
     vault_password_file: inventory/ngoc-lac/vault-password.DEMO-ONLY
 """
 
@@ -111,94 +100,52 @@ channel_online:
   type: bool
 """
 
+from pathlib import Path
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
-    DEVICE_ADDRESS_ARGS,
-    device_entry,
-    fail_device,
+    DEVICE_ID_ARGS,
+    JOB_ERRORS,
+    fail,
     load_town,
-    require_camfleet,
 )
 
 try:
-    from pathlib import Path
-
-    from camfleet.drivers import driver_class, driver_for
-    from camfleet.drivers.errors import DriverError
-    from camfleet.model import CameraStatus
-    from camfleet.passwords import RotationError, Rotator, VaultError, VaultFile
-except ImportError:  # reported by require_camfleet()
+    from camfleet.inventory.vault import VaultFile
+    from camfleet.jobs.passwords import Rotator, rotate
+except ImportError:  # reported by load_town()
     pass
 
-ARGS = {
-    **DEVICE_ADDRESS_ARGS,
-    "account": {"type": "str", "choices": ["admin", "channel"], "default": "admin"},
-    "vault_file": {"type": "path"},
-    "vault_password_file": {"type": "path", "required": True, "no_log": False},
-    "vault_id": {"type": "str"},
-    "recorder_host": {"type": "str"},
-    "recorder_port": {"type": "int", "default": 80},
-    "max_age_days": {"type": "float", "default": 90.0},
-    "force": {"type": "bool", "default": False},
-    "channel_timeout": {"type": "float", "default": 30.0},
-}
-#: Cameras that carry the recorder's pull account (the ones a recorder records or recorded).
-HOLDING = ("commissioned", "faulty")
-
-
-def connector(cls, device_id, host, port, timeout):
-    return lambda username, password: cls(device_id, host, port, username, password, timeout=timeout)
-
-
 SPEC: dict[str, Any] = dict(
-    argument_spec=ARGS,
-    required_if=[("account", "channel", ("recorder_host",))],
+    argument_spec={
+        **DEVICE_ID_ARGS,
+        "account": {"type": "str", "choices": ["admin", "channel"], "default": "admin"},
+        "vault_file": {"type": "path"},
+        "vault_password_file": {"type": "path", "required": True, "no_log": False},
+        "vault_id": {"type": "str"},
+        "max_age_days": {"type": "float", "default": 90.0},
+        "force": {"type": "bool", "default": False},
+        "channel_timeout": {"type": "float", "default": 30.0},
+    },
     supports_check_mode=True,
 )
 
 
 def run_module(module: Any) -> None:
     """The module's work, for ``main()`` and for the in-process action plugin."""
-    require_camfleet(module)
+    fleet = load_town(module)
     p = module.params
-    fleet = load_town(module, p["town"])
-    entry = device_entry(module, fleet, p["device"])
     vault = VaultFile(
         p["vault_file"] or Path(p["town"]) / "vault" / "secrets.yml", p["vault_password_file"], p["vault_id"]
     )
     rotator = Rotator(vault, check=module.check_mode, max_age_days=p["max_age_days"], force=p["force"])
-    is_camera = entry.id in fleet.cameras
-    port = p["port"] or (entry.network.http_port if is_camera else entry.http_port)
     try:
-        connect = connector(driver_for(entry), entry.id, p["host"], port, p["timeout"])
-    except ValueError as err:
-        module.fail_json(msg=f"{entry.id}: {err}")
-    key = entry.id
-    try:
-        if p["account"] == "admin":
-            result = rotator.admin(entry.id, connect)
-        else:
-            if not is_camera or entry.recorder is None:
-                module.fail_json(msg=f"{entry.id}: account=channel needs a camera with a recorder channel")
-            recorder = entry.recorder.id
-            key = f"{recorder}-channel-user"
-            holders = {
-                c.id
-                for c in fleet.cameras_on_recorder(recorder)
-                if c.is_managed and c.device is not None and CameraStatus(c.status).value in HOLDING
-            }
-            nvr = connector(
-                driver_class("hikvision_isapi_nvr"), recorder, p["recorder_host"], p["recorder_port"], p["timeout"]
-            )
-            result = rotator.channel_user(
-                entry.id, recorder, entry.recorder.channel, holders, connect, nvr, p["channel_timeout"]
-            )
-    except DriverError as err:
-        fail_device(module, err, vault_key=key)
-    except (RotationError, VaultError) as err:
-        module.fail_json(msg=f"{entry.id}: {err}", vault_key=key)
+        result = rotate(
+            fleet, p["device"], p["account"], rotator, timeout=p["timeout"], channel_timeout_s=p["channel_timeout"]
+        )
+    except JOB_ERRORS as err:
+        fail(module, err)
     out = {"changed": result.changed, "msg": result.msg, "vault_key": result.key, "promoted": result.promoted}
     out["pending"] = result.pending
     if result.proof is not None:

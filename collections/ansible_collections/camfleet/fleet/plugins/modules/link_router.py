@@ -24,17 +24,11 @@ options:
     type: path
     required: true
   router:
-    description: Router id in the inventory.
+    description:
+      - Router id in the inventory. Where it answers comes from the inventory (with C(CAMFLEET_OVERLAY), the
+        simulator's overlay; a router missing from it is refused, never reached at its real address).
     type: str
     required: true
-  host:
-    description: Address to reach the router at (the simulator's overlay gives a loopback one).
-    type: str
-    required: true
-  port:
-    description: SSH port.
-    type: int
-    default: 22
   username:
     description: SSH user.
     type: str
@@ -60,8 +54,6 @@ EXAMPLES = r"""
   camfleet.fleet.link_router:
     town: "{{ inventory_dir }}"
     router: "{{ inventory_hostname }}"
-    host: "{{ ansible_host }}"
-    port: "{{ camfleet_ssh_port }}"
     username: "{{ vault_device_credentials[inventory_hostname].username }}"
     password: "{{ vault_device_credentials[inventory_hostname].password }}"
     wireguard_keys: "{{ vault_wireguard_keys }}"
@@ -89,29 +81,19 @@ cameras_behind:
   elements: str
 """
 
+import contextlib
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
-    fail_device,
-    load_town,
-    require_camfleet,
-)
+from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import JOB_ERRORS, fail, load_town, login
 
-try:
-    from camfleet.drivers.errors import DriverError
-    from camfleet.drivers.routeros import RouterOsDriver
-    from camfleet.links import LinkConfigError, LinkOptions, render_router, wireguard_keys
-except ImportError:  # reported by require_camfleet()
-    pass
-
+with contextlib.suppress(ImportError):  # reported by load_town()
+    from camfleet.jobs.links import configure_router
 
 SPEC: dict[str, Any] = dict(
     argument_spec={
         "town": {"type": "path", "required": True},
         "router": {"type": "str", "required": True},
-        "host": {"type": "str", "required": True},
-        "port": {"type": "int", "default": 22},
         "username": {"type": "str", "required": True},
         "password": {"type": "str", "required": True, "no_log": True},
         "wireguard_keys": {"type": "dict", "required": True, "no_log": True},
@@ -123,36 +105,22 @@ SPEC: dict[str, Any] = dict(
 
 def run_module(module: Any) -> None:
     """The module's work, for ``main()`` and for the in-process action plugin."""
-    require_camfleet(module)
+    fleet = load_town(module)
     p = module.params
-    fleet = load_town(module, p["town"])
-    router = fleet.link_routers.get(p["router"])
-    if router is None:
-        module.fail_json(msg=f"{p['router']}: no such link router in {p['town']}")
-    behind = sorted(c.id for link in fleet.links_of_router(router.id) for c in fleet.cameras_on_link(link.id))
-    facts = {"site": router.site, "cameras_behind": behind}
-    station = fleet.town.station
     try:
-        options = LinkOptions(station_endpoint=station.wireguard_endpoint, station_port=station.wireguard_port)
-        desired = render_router(fleet, router.id, wireguard_keys(p["wireguard_keys"]), options)
-    except LinkConfigError as err:
-        module.fail_json(msg=f"{router.id}: {err}", **facts)
-    try:
-        with RouterOsDriver(
-            router.id,
-            p["host"],
-            port=p["port"],
-            username=p["username"],
-            password=p["password"],
-            conn_timeout=p["timeout"],
-        ) as driver:
-            change = driver.apply(desired, check=module.check_mode)
-    except DriverError as err:
-        where = f"site {router.site}" if router.site else "the station"
-        affected = f"; cameras riding it: {', '.join(behind)}" if behind else ""
-        err.message = f"{err.message} ({where}{affected})"
-        fail_device(module, err, **facts)
-    result = {"changed": change.changed, "commands": change.commands_sent, "differences": change.diff_lines, **facts}
+        run = configure_router(
+            fleet, p["router"], login(module), p["wireguard_keys"], check=module.check_mode, timeout=p["timeout"]
+        )
+    except JOB_ERRORS as err:
+        fail(module, err)
+    change = run.change
+    result = {
+        "changed": change.changed,
+        "commands": change.commands_sent,
+        "differences": change.diff_lines,
+        "site": run.site,
+        "cameras_behind": run.cameras_behind,
+    }
     if module._diff and change.diff_lines:
         result["diff"] = {"prepared": "\n".join(change.diff_lines) + "\n"}
     module.exit_json(**result)

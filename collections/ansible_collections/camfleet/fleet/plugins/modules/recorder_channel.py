@@ -16,31 +16,10 @@ description:
 version_added: 0.1.0
 author: camfleet contributors (!UNKNOWN)
 extends_documentation_fragment:
+  - camfleet.fleet.device
+  - camfleet.fleet.device.login
   - camfleet.fleet.recorder
 options:
-  town:
-    description: Town inventory folder.
-    type: path
-    required: true
-  device:
-    description: Camera id.
-    type: str
-    required: true
-  host:
-    description: Address the camera is reached at (also what the recorder is told).
-    type: str
-    required: true
-  port:
-    description: Camera HTTP port (default the inventory's).
-    type: int
-  username:
-    description: Camera administrator login (to add the pull account).
-    type: str
-    required: true
-  password:
-    description: Camera administrator password.
-    type: str
-    required: true
   pull_username:
     description: The pull account the recorder uses on its cameras.
     type: str
@@ -53,12 +32,8 @@ options:
     description: Seconds to wait for the channel to be online and recording (0 - do not wait).
     type: float
     default: 0
-  timeout:
-    description: Seconds per HTTP request.
-    type: float
-    default: 10
 notes:
-  - Supports check mode.
+  - Supports check mode, through the same channel engine as the apply (C(recorders.yml) uses it too).
 """
 
 EXAMPLES = r"""
@@ -66,10 +41,8 @@ EXAMPLES = r"""
   camfleet.fleet.recorder_channel:
     town: "{{ inventory_dir }}"
     device: "{{ inventory_hostname }}"
-    host: "{{ ansible_host }}"
     username: admin
     password: "{{ camera_password }}"
-    recorder_host: "{{ hostvars[camfleet_recorder].ansible_host }}"
     recorder_username: "{{ vault_device_credentials[camfleet_recorder].username }}"
     recorder_password: "{{ vault_device_credentials[camfleet_recorder].password }}"
     pull_username: "{{ vault_device_credentials[camfleet_recorder ~ '-channel-user'].username }}"
@@ -102,23 +75,20 @@ steps:
 """
 
 import contextlib
-import time
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
     DEVICE_ARGS,
+    JOB_ERRORS,
     RECORDER_ARGS,
-    connect_with,
-    device_entry,
-    fail_device,
+    fail,
     load_town,
-    require_camfleet,
+    login,
 )
 
-with contextlib.suppress(ImportError):  # reported by require_camfleet()
-    from camfleet.drivers.errors import DriverError
-
+with contextlib.suppress(ImportError):  # reported by load_town()
+    from camfleet.jobs.recorders import register_camera
 
 SPEC: dict[str, Any] = dict(
     argument_spec={
@@ -134,70 +104,29 @@ SPEC: dict[str, Any] = dict(
 
 def run_module(module: Any) -> None:
     """The module's work, for ``main()`` and for the in-process action plugin."""
-    require_camfleet(module)
+    fleet = load_town(module)
     p = module.params
-    fleet = load_town(module, p["town"])
-    camera = device_entry(module, fleet, p["device"])
-    if getattr(camera, "recorder", None) is None:
-        module.fail_json(msg=f"{camera.id} has no recorder channel in the inventory; set recorder: {{id, channel}}")
-    slot = camera.recorder
-    recorder = fleet.recorders[slot.id]
-    steps: list[str] = []
-    status = None
     try:
-        with connect_with(module, camera, p["username"], p["password"]) as cam:
-            if p["pull_username"] not in {u.name for u in cam.users()}:
-                steps.append(f"add the pull account {p['pull_username']} to {camera.id}")
-                if not module.check_mode:
-                    cam.add_user(p["pull_username"], p["pull_password"], "viewer")
-        vendor = camera.device.vendor.value if camera.device else "other"
-        with connect_with(
-            module, recorder, p["recorder_username"], p["recorder_password"], p["recorder_host"], p["recorder_port"]
-        ) as nvr:
-            current = {c.number: c for c in nvr.channels()}.get(slot.channel)
-            wanted = (p["host"], p["port"] or camera.network.http_port, p["pull_username"], camera.id)
-            if current is None or (current.address, current.port, current.username, current.name) != wanted:
-                steps.append(f"point {recorder.id} channel {slot.channel} at {camera.id}")
-                if not module.check_mode:
-                    nvr.set_channel(
-                        slot.channel,
-                        wanted[0],
-                        wanted[1],
-                        p["pull_username"],
-                        p["pull_password"],
-                        camera.id,
-                        protocol="HIKVISION" if vendor == "hikvision" else "ONVIF",
-                        rewrite_password=True,
-                    )
-            if module.check_mode:
-                if current is not None and nvr.recording_schedule(slot.channel) != "continuous":
-                    steps.append(f"record {recorder.id} channel {slot.channel} 24/7")
-            elif nvr.set_recording_schedule(slot.channel, continuous=True):
-                steps.append(f"record {recorder.id} channel {slot.channel} 24/7")
-            deadline = time.monotonic() + p["wait"]
-            while p["wait"] > 0 and not module.check_mode:
-                status = nvr.channel_status().get(slot.channel)
-                if status is not None and status.online and status.recording:
-                    break
-                if time.monotonic() > deadline:
-                    detail = f" ({status.detail})" if status is not None and status.detail else ""
-                    module.fail_json(
-                        msg=f"{recorder.id} channel {slot.channel} ({camera.id}) is not online and recording after "
-                        f"{p['wait']:g} s{detail}: check the camera's stream and the pull account",
-                        recorder=recorder.id,
-                        channel=slot.channel,
-                        steps=steps,
-                    )
-                time.sleep(1)
-    except DriverError as err:
-        fail_device(module, err, recorder=recorder.id, channel=slot.channel, steps=steps)
+        done = register_camera(
+            fleet,
+            p["device"],
+            login(module),
+            login(module, "recorder_"),
+            login(module, "pull_"),
+            check=module.check_mode,
+            timeout=p["timeout"],
+            wait_s=p["wait"],
+        )
+    except JOB_ERRORS as err:
+        fail(module, err)
+    state = done.state
     module.exit_json(
-        changed=bool(steps),
-        steps=steps,
-        recorder=recorder.id,
-        channel=slot.channel,
-        online=bool(status and status.online),
-        recording=bool(status and status.recording),
+        changed=bool(done.steps),
+        steps=done.steps,
+        recorder=done.spec.recorder,
+        channel=done.spec.number,
+        online=bool(state and state.online),
+        recording=bool(state and state.recording),
     )
 
 

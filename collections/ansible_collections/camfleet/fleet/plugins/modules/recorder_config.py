@@ -9,8 +9,10 @@ DOCUMENTATION = r"""
 module: recorder_config
 short_description: Make a recorder's camera channels and 24/7 schedules match the inventory; report and format disks
 description:
-  - Points every listed channel at its camera with the recorder's pull account and records it continuously,
-    writing only what differs (one call per recorder).
+  - Points a channel at each of the recorder's commissioned cameras (the inventory's C(recorder.id) and
+    C(recorder.channel)) with the recorder's pull account and records it continuously, writing only what differs
+    (one call per recorder). The recorder is told where it reaches each camera from the inventory (the simulator's
+    overlay when C(CAMFLEET_OVERLAY) is set).
   - Reports every disk's status, capacity and free space, and fails when a disk has failed, so the technician
     learns it from the run.
   - Formats a disk only when told which slot (C(format_disk)), and only if that disk is new or unformatted
@@ -19,11 +21,8 @@ version_added: 0.1.0
 author: camfleet contributors (!UNKNOWN)
 extends_documentation_fragment:
   - camfleet.fleet.device
+  - camfleet.fleet.device.login
 options:
-  channels:
-    description: Channels to have - camera id to C(address), C(port) (where the recorder reaches the camera).
-    type: dict
-    default: {}
   pull_username:
     description: The pull account the recorder uses on its cameras.
     type: str
@@ -48,10 +47,8 @@ EXAMPLES = r"""
   camfleet.fleet.recorder_config:
     town: "{{ inventory_dir }}"
     device: "{{ inventory_hostname }}"
-    host: "{{ ansible_host }}"
     username: "{{ vault_device_credentials[inventory_hostname].username }}"
     password: "{{ vault_device_credentials[inventory_hostname].password }}"
-    channels: {cam-01-t01: {address: 10.78.1.2, port: 80}}
     pull_username: nvrpull
     pull_password: "{{ vault_device_credentials[inventory_hostname ~ '-channel-user'].password }}"
 """
@@ -75,21 +72,18 @@ from typing import Any
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.camfleet.fleet.plugins.module_utils.fleet import (
     DEVICE_ARGS,
-    connect,
-    device_entry,
-    fail_device,
+    JOB_ERRORS,
+    fail,
     load_town,
-    require_camfleet,
+    login,
 )
 
-with contextlib.suppress(ImportError):  # reported by require_camfleet()
-    from camfleet.drivers.errors import DriverError
-
+with contextlib.suppress(ImportError):  # reported by load_town()
+    from camfleet.jobs.recorders import configure_recorder
 
 SPEC: dict[str, Any] = dict(
     argument_spec={
         **DEVICE_ARGS,
-        "channels": {"type": "dict", "default": {}},
         "pull_username": {"type": "str", "required": True},
         "pull_password": {"type": "str", "required": True, "no_log": True},
         "format_disk": {"type": "int"},
@@ -101,79 +95,37 @@ SPEC: dict[str, Any] = dict(
 
 def run_module(module: Any) -> None:
     """The module's work, for ``main()`` and for the in-process action plugin."""
-    require_camfleet(module)
+    fleet = load_town(module)
     p = module.params
-    fleet = load_town(module, p["town"])
-    recorder = device_entry(module, fleet, p["device"])
-    if recorder.id not in fleet.recorders:
-        module.fail_json(msg=f"{recorder.id} is a camera; recorder_config configures recorders")
-    steps: list[str] = []
     try:
-        with connect(module, recorder) as nvr:
-            have = {c.number: c for c in nvr.channels()}
-            for camera_id, where in sorted(p["channels"].items()):
-                camera = fleet.cameras.get(camera_id)
-                if camera is None or camera.recorder is None or camera.recorder.id != recorder.id:
-                    module.fail_json(msg=f"{camera_id} is not on {recorder.id} in the inventory", steps=steps)
-                n = camera.recorder.channel
-                wanted = (
-                    where["address"],
-                    int(where.get("port") or camera.network.http_port),
-                    p["pull_username"],
-                    camera_id,
-                )
-                current = have.get(n)
-                if current is None or (current.address, current.port, current.username, current.name) != wanted:
-                    steps.append(f"channel {n}: {camera_id} at {wanted[0]}:{wanted[1]}")
-                    if not module.check_mode:
-                        vendor = camera.device.vendor.value if camera.device else "other"
-                        nvr.set_channel(
-                            n,
-                            wanted[0],
-                            wanted[1],
-                            p["pull_username"],
-                            p["pull_password"],
-                            camera_id,
-                            protocol="HIKVISION" if vendor == "hikvision" else "ONVIF",
-                            rewrite_password=True,
-                        )
-                # A channel created just now gets its schedule here too (check mode: it would).
-                needs_schedule = current is None or nvr.recording_schedule(n) != "continuous"
-                if needs_schedule and (module.check_mode or nvr.set_recording_schedule(n, continuous=True)):
-                    steps.append(f"channel {n}: record 24/7")
-            disks = nvr.disks()
-            if p["format_disk"] is not None:
-                disk = next((d for d in disks if d.slot == p["format_disk"]), None)
-                if disk is None:
-                    module.fail_json(msg=f"{recorder.id} has no disk in slot {p['format_disk']}", steps=steps)
-                if disk.status == "ok" and not p["force"]:
-                    module.fail_json(
-                        msg=f"{recorder.id} disk {disk.slot} is in use ({disk.free_bytes / 1e9:.0f} GB free of "
-                        f"{disk.capacity_bytes / 1e9:.0f} GB): formatting loses its footage; add force=true if you mean it",
-                        steps=steps,
-                    )
-                steps.append(f"format disk {disk.slot}")
-                if not module.check_mode:
-                    nvr.format_disk(disk.slot)
-                    disks = nvr.disks()
-    except DriverError as err:
-        fail_device(module, err, steps=steps)
-    report = [
-        {"slot": d.slot, "status": d.status, "capacity_bytes": d.capacity_bytes, "free_bytes": d.free_bytes}
-        for d in disks
-    ]
-    failed = [d for d in disks if d.status not in ("ok", "unformatted")]
-    if failed:
-        module.fail_json(
-            msg=f"{recorder.id}: disk {', '.join(str(d.slot) for d in failed)} failed ({', '.join(d.status for d in failed)}): "
-            "replace it, then run recorders.yml with -e recorders_format_disk=<slot>",
-            steps=steps,
-            disks=report,
-            changed=bool(steps) and not module.check_mode,
+        report = configure_recorder(
+            fleet,
+            p["device"],
+            login(module),
+            login(module, "pull_"),
+            check=module.check_mode,
+            timeout=p["timeout"],
+            format_disk=p["format_disk"],
+            force=p["force"],
         )
-    result = {"changed": bool(steps), "steps": steps, "disks": report}
-    if module._diff and steps:
-        result["diff"] = {"prepared": "\n".join(steps) + "\n"}
+    except JOB_ERRORS as err:
+        fail(module, err)
+    disks = [
+        {"slot": d.slot, "status": d.status, "capacity_bytes": d.capacity_bytes, "free_bytes": d.free_bytes}
+        for d in report.disks
+    ]
+    if report.failed_disks:
+        failed = report.failed_disks
+        module.fail_json(
+            msg=f"{p['device']}: disk {', '.join(str(d.slot) for d in failed)} failed ({', '.join(d.status for d in failed)}): "
+            "replace it, then run recorders.yml with -e recorders_format_disk=<slot>",
+            steps=report.steps,
+            disks=disks,
+            changed=bool(report.steps) and not module.check_mode,
+        )
+    result = {"changed": bool(report.steps), "steps": report.steps, "disks": disks}
+    if module._diff and report.steps:
+        result["diff"] = {"prepared": "\n".join(report.steps) + "\n"}
     module.exit_json(**result)
 
 

@@ -1,0 +1,1 @@
+"""Desired state rendered from the inventory: camera baseline, RouterOS links, Prometheus, Grafana."""

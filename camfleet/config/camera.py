@@ -1,0 +1,94 @@
+"""A camera's baseline, from the inventory: the settings :mod:`camfleet.drivers` write and audit.
+
+Mapping from the inventory (:func:`desired_camera_config`):
+
+- ``device_name`` = the camera id (``cam-05-t02``): what the NVR, the web UI and discovery show.
+- ``osd_text`` = the channel name burned into the video: the camera's landmark, else its street,
+  folded to ASCII (``Trước chợ Minh Khai`` → ``Truoc cho Minh Khai``) and cut to 32 characters.
+  Why ASCII: the OSD fonts of the cameras in the field render few Vietnamese letters, and
+  Hikvision limits channel names to 32 characters [?, vendor UIs]; footage handed to the police
+  must stay readable.
+- ``timezone`` = the town's IANA zone as a fixed offset label, ``Asia/Ho_Chi_Minh`` →
+  ``UTC+07:00`` (Viet Nam has no daylight saving). Drivers write it as Hikvision's POSIX string
+  ``CST-7:00:00`` (sign inverted, device-apis.md §1.5) and Dahua's zone index ``NTP.TimeZone=12``
+  (GMT+07:00 in Dahua's table [M]). Zones with daylight saving are refused (ValueError).
+- ``ntp_servers`` = ``town.ntp_servers`` in order (devices keep only the first; see ``fit``).
+- ``main``/``sub`` = the camera's stream profiles; ``sub`` None leaves the sub stream alone.
+- ``services``: UPnP, P2P cloud, telnet and SSH all off (device-apis.md §6.4, §6.5).
+- ``masks`` = ``privacy_masks`` (0..1 of the frame, origin top left).
+
+Reproduce by hand::
+
+    .venv/bin/python -c "from camfleet.inventory import load; from camfleet.config.camera import *; \\
+        f = load('inventory/ngoc-lac').fleet; print(desired_camera_config(f, f.cameras['cam-05-t01']))"
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+import zoneinfo
+from collections.abc import Iterable
+from typing import Any
+
+from camfleet.drivers.desired import DesiredConfig, Mask, ServiceSwitches, StreamSettings, offset_label
+from camfleet.inventory.fleet import Fleet
+from camfleet.model import Camera, StreamProfile
+
+OSD_MAX = 32
+
+
+def stream_settings(profile: StreamProfile) -> StreamSettings:
+    """An inventory stream profile as the encoder settings drivers compare."""
+    return StreamSettings(
+        codec=str(profile.codec.value),
+        width=profile.width,
+        height=profile.height,
+        fps=profile.fps,
+        bitrate_kbps=profile.bitrate_kbps,
+        bitrate_mode=profile.bitrate_mode,
+        gop=profile.gop,
+    )
+
+
+def utc_offset_label(iana: str) -> str:
+    """``Asia/Ho_Chi_Minh`` → ``UTC+07:00``; ValueError for zones with daylight saving."""
+    zone = zoneinfo.ZoneInfo(iana)
+    year = dt.datetime.now(dt.UTC).year
+    offsets = {dt.datetime(year, month, 15, tzinfo=zone).utcoffset() for month in (1, 7)}
+    if len(offsets) != 1:
+        raise ValueError(f"time zone {iana} has daylight saving; camfleet writes fixed offsets only")
+    offset = offsets.pop() or dt.timedelta(0)
+    return offset_label(int(offset.total_seconds()))
+
+
+def ascii_text(text: str, limit: int = OSD_MAX) -> str:
+    """Fold Vietnamese to plain ASCII (``Đường`` → ``Duong``), collapse spaces, cut to ``limit``."""
+    text = text.replace("Đ", "D").replace("đ", "d")
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return " ".join(folded.split())[:limit].rstrip()
+
+
+def osd_text_for(camera: Camera) -> str:
+    return ascii_text(camera.location.landmark or camera.location.street)
+
+
+def desired_camera_config(fleet: Fleet, camera: Camera) -> DesiredConfig:
+    """What ``camera`` should have, from the inventory; ValueError if it has no stream profile."""
+    if camera.stream is None:
+        raise ValueError(f"{camera.id}: no stream profiles (stream.main) in the inventory; nothing to configure")
+    sub = fleet.profiles[camera.stream.sub] if camera.stream.sub else None
+    return DesiredConfig(
+        device_name=camera.id,
+        timezone=utc_offset_label(fleet.town.timezone),
+        ntp_servers=tuple(fleet.town.ntp_servers),
+        osd_text=osd_text_for(camera),
+        main=stream_settings(fleet.profiles[camera.stream.main]),
+        sub=stream_settings(sub) if sub is not None else None,
+        services=ServiceSwitches(),
+        masks=masks_of(camera.privacy_masks),
+    )
+
+
+def masks_of(masks: Iterable[Any]) -> tuple[Mask, ...]:
+    return tuple(Mask(m.x, m.y, m.w, m.h) for m in masks)

@@ -1,0 +1,126 @@
+"""The words an installer reads when the inventory is wrong: field labels, and each problem with its fix.
+
+Why apart from the loader: the loader, the cross-checks and the simulator overlay all turn a
+pydantic error or a document path into the same kind of line (``file:line: cam-01.location.lat:
+must be between -90 and 90 (got 105.3); are latitude and longitude swapped?``); they share
+these functions instead of importing each other.
+
+    .venv/bin/camfleet validate tests/fixtures/invalid/swapped-coordinates.yml
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic_core import ErrorDetails
+
+from camfleet.inventory.problems import DocPath
+from camfleet.model import ID_PATTERN, IPV4_PATTERN, IPV4_PREFIX_PATTERN, MAC_PATTERN, Strict
+
+_SECRET_KEY = re.compile(r"(pass(word|wd|phrase)?|secret|private_?key|psk|token|api_?key)$", re.I)
+_PERSONAL_KEY = re.compile(r"(^|_)(name|full_?name|owner_?name|phone|mobile|tel|telephone|cccd|cmnd|id_?card)$", re.I)
+
+
+def looks_secret(key: str) -> bool:
+    return bool(_SECRET_KEY.search(key))
+
+
+def looks_personal(key: str) -> bool:
+    return bool(_PERSONAL_KEY.search(key))
+
+
+def label_for(doc: Any, path: DocPath) -> str:
+    """How a problem names its field: the entry's id, then the path inside it (cam-01.location.lat)."""
+    head: list[str] = []
+    rest = path
+    if len(path) >= 2 and isinstance(path[1], int) and isinstance(doc, dict):
+        items = doc.get(path[0])
+        item = items[path[1]] if isinstance(items, list) and len(items) > path[1] else None
+        ident = item.get("id") or item.get("model") if isinstance(item, dict) else None
+        if isinstance(ident, str):
+            head, rest = [ident], path[2:]
+    return dotted(*head, *rest)
+
+
+def dotted(*parts: str | int) -> str:
+    """cam-01, privacy_masks, 0, x → cam-01.privacy_masks[0].x"""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+_PATTERN_HELP = {
+    ID_PATTERN: "use lower-case letters, digits and '-' only, e.g. cam-kp01-03",
+    MAC_PATTERN: "write it lower-case with colons, e.g. 44:19:b6:0a:1c:2e",
+    r"^[0-9a-f]{64}$": "write the SHA-256 as 64 lower-case hex digits (sha256sum FILE)",
+    IPV4_PATTERN: "write an IPv4 address, e.g. 10.78.1.2",
+    IPV4_PREFIX_PATTERN: "write an IPv4 address with its prefix length, e.g. 10.78.1.0/29",
+}
+
+
+def explain(err: ErrorDetails, model: type[Strict], loc: tuple[Any, ...]) -> str:
+    """A pydantic error in the words an installer needs, with the fix."""
+    kind = err["type"]
+    got = err.get("input")
+    if kind == "missing":
+        return "required field is missing; add it"
+    if kind == "extra_forbidden":
+        name = str(loc[-1]) if loc else "?"
+        if looks_secret(name):
+            return f"'{name}' looks like a secret: secrets live only in the ansible-vault file vault/secrets.yml"
+        if looks_personal(name):
+            return f"'{name}' is personal data: names and phone numbers live only in the ansible-vault file vault/contacts.yml, keyed by the household id"
+        known = _fields_at(model, loc[:-1])
+        return f"unknown field '{name}'{did_you_mean(name, known)}; allowed here: {', '.join(known)}"
+    if kind == "enum":
+        expected = err.get("ctx", {}).get("expected", "")
+        return f"'{got}' is not allowed; use one of {expected}"
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        return f"'{got}' is not allowed; use {expected}"
+    if kind == "string_pattern_mismatch":
+        pattern = err.get("ctx", {}).get("pattern", "")
+        return f"'{got}' is malformed; {_PATTERN_HELP.get(pattern, f'it must match {pattern}')}"
+    if kind == "string_type" and isinstance(got, int | float | bool | dt.date):
+        read_as = "true/false" if isinstance(got, bool) else "date" if isinstance(got, dt.date) else "number"
+        return f"{got} was read as a {read_as}, not text; put it in quotes"
+    if loc and loc[-1] in ("lat", "lon") and kind in ("less_than_equal", "greater_than_equal"):
+        limit = 90 if loc[-1] == "lat" else 180
+        return f"must be between -{limit} and {limit} (got {got}); are latitude and longitude swapped?"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"must be a mapping of fields (got {type(got).__name__})"
+    if kind == "list_type":
+        return f"must be a list (got {type(got).__name__})"
+    msg = err["msg"]
+    return f"{msg[0].lower()}{msg[1:]} (got {got!r})" if not isinstance(got, dict | list) else msg
+
+
+def _fields_at(model: type[Strict], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the (sub)model at ``loc``, for 'did you mean' hints."""
+    current: Any = model
+    for step in loc:
+        if isinstance(step, int):
+            continue
+        info = getattr(current, "model_fields", {}).get(step)
+        if info is None:
+            return []
+        current = _inner_model(info.annotation)
+    return list(getattr(current, "model_fields", {}))
+
+
+def _inner_model(annotation: Any) -> Any:
+    for arg in getattr(annotation, "__args__", ()) or ():
+        inner = _inner_model(arg)
+        if hasattr(inner, "model_fields"):
+            return inner
+    return annotation
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

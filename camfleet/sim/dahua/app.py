@@ -1,0 +1,38 @@
+"""The aiohttp application of a simulated Dahua camera: :func:`camera_app` wraps a camera state in
+the CGI server (:class:`~camfleet.sim.dahua.camera.DahuaCamera`) that answers every path.
+
+Reproduce by hand (serves one camera on 127.0.0.9:8080 until Ctrl-C)::
+
+    .venv/bin/python -c "import time; from aiohttp import web; from camfleet.sim.devices import CameraState; \\
+        from camfleet.sim.faults import Faults; from camfleet.sim.dahua import camera_app; \\
+        s = CameraState.configured('dahua', 'IPC-HFW1230S1-S5', '7J0A1B2PAZ3C4D5', '3c:ef:8c:00:00:02', \\
+        'V2.800.0000000.16.R.210518', admin_password='Passw0rd-1', name='cam'); \\
+        web.run_app(camera_app(s, Faults(), clock=time.time, on_change=lambda: None), host='127.0.0.9', port=8080)"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+
+from camfleet.sim.dahua.camera import DahuaCamera
+from camfleet.sim.devices import CameraState
+from camfleet.sim.faults import Faults
+from camfleet.sim.httpdevice import Clock, device_app
+from camfleet.sim.httpserve import Timings
+
+DEVICE = web.AppKey("dahua_device", DahuaCamera)
+
+
+def camera_app(
+    state: CameraState,
+    faults: Faults,
+    *,
+    clock: Clock,
+    on_change: Callable[[], None],
+    timings: Timings | None = None,
+) -> web.Application:
+    """A Dahua camera's CGI API over ``state``; ``clock`` returns simulator UNIX time."""
+    device = DahuaCamera(state, faults, clock=clock, on_change=on_change, timings=timings or Timings())
+    return device_app(device, DEVICE)

@@ -1,0 +1,388 @@
+"""A simulated Hikvision NVR: disks, IP camera channels (``InputProxy``), recording schedules,
+per-track recording status and the footage search, on top of what every ISAPI device has.
+
+Why: recorder playbooks and the retention report are tested against it. Footage is kept as one
+span per channel (:class:`~camfleet.sim.devices.RecordingSpan`) that the town's clock fills;
+a search cuts it into hour-long files, 50 matches a page at most, ``MORE`` while pages remain.
+``GET /ISAPI/ContentMgmt/record/status`` (per-track recording state) is a simulator resource [?].
+A schedule is read back as ``continuous`` only when every day is recorded 00:00-24:00 in CMR mode.
+
+Reproduce by hand (a recorder of a running ``camfleet sim`` on 127.78.0.1)::
+
+    curl --digest -u admin:<password> http://127.78.0.1/ISAPI/ContentMgmt/Storage/hdd
+    curl --digest -u admin:<password> -X POST http://127.78.0.1/ISAPI/ContentMgmt/search -d \\
+        '<CMSearchDescription><trackIDList><trackID>101</trackID></trackIDList><timeSpanList><timeSpan>
+        <startTime>2024-01-01T00:00:00Z</startTime><endTime>2030-01-01T00:00:00Z</endTime></timeSpan>
+        </timeSpanList></CMSearchDescription>'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import uuid
+from xml.etree.ElementTree import Element
+
+from aiohttp import web
+
+from camfleet.sim.devices import NvrState, ProxyChannel, RecordingSpan
+from camfleet.sim.hikvision.device import IsapiDevice
+from camfleet.sim.hikvision.dispatch import routes
+from camfleet.sim.hikvision.xml import (
+    NS_NVR,
+    IsapiError,
+    find,
+    findall,
+    get_bool,
+    get_int,
+    parse_body,
+    parse_time,
+    text,
+    utc_z,
+    x,
+)
+from camfleet.sim.httpserve import snapshot_jpeg
+
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+SEGMENT_S = 3600  # one search match per hour of footage
+
+
+class IsapiNvr(IsapiDevice):
+    """A Hikvision NVR: disks, IP camera channels, schedules, footage search."""
+
+    ROUTES = IsapiDevice.ROUTES + routes(
+        ("GET", r"/ISAPI/ContentMgmt/Storage", "get_storage"),
+        ("GET", r"/ISAPI/ContentMgmt/Storage/hdd", "get_hdds"),
+        ("GET", r"/ISAPI/ContentMgmt/Storage/hdd/(?P<id>\d+)", "get_hdd"),
+        ("PUT", r"/ISAPI/ContentMgmt/Storage/hdd/(?P<id>\d+)", "put_hdd"),
+        ("PUT", r"/ISAPI/ContentMgmt/Storage/hdd/(?P<id>\d+)/format", "put_format"),
+        ("GET", r"/ISAPI/ContentMgmt/Storage/hdd/(?P<id>\d+)/formatStatus", "get_format_status"),
+        ("GET", r"/ISAPI/ContentMgmt/InputProxy/channels", "get_channels"),
+        ("POST", r"/ISAPI/ContentMgmt/InputProxy/channels", "post_channel"),
+        ("GET", r"/ISAPI/ContentMgmt/InputProxy/channels/status", "get_channels_status"),
+        ("GET", r"/ISAPI/ContentMgmt/InputProxy/channels/(?P<id>\d+)", "get_channel"),
+        ("PUT", r"/ISAPI/ContentMgmt/InputProxy/channels/(?P<id>\d+)", "put_channel"),
+        ("DELETE", r"/ISAPI/ContentMgmt/InputProxy/channels/(?P<id>\d+)", "delete_channel"),
+        ("GET", r"/ISAPI/ContentMgmt/record/tracks", "get_tracks"),
+        ("GET", r"/ISAPI/ContentMgmt/record/tracks/(?P<id>\d+)", "get_track"),
+        ("PUT", r"/ISAPI/ContentMgmt/record/tracks/(?P<id>\d+)", "put_track"),
+        ("GET", r"/ISAPI/ContentMgmt/record/status", "get_record_status"),
+        ("POST", r"/ISAPI/ContentMgmt/search", "post_search"),
+        ("GET", r"/ISAPI/Streaming/channels/(?P<id>\d+)/picture", "get_picture"),
+        ("GET", r"/ISAPI/ContentMgmt/StreamingProxy/channels/(?P<id>\d+)/picture", "get_picture"),
+    )
+    NS = NS_NVR
+    DEVICE_TYPE = "NVR"
+    state: NvrState
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self.state.apply_faults(self.faults):
+            self.changed()
+        return await super().handle(request)
+
+    # ----------------------------------------------------------------- storage
+
+    def _hdd_inner(self, slot: int) -> str:
+        s = self.state
+        d = next(d for d in s.disks if d.slot == slot)
+        free = 0 if (s.fault_disk_full or not d.usable) else d.free_bytes
+        return (
+            x("id", d.slot)
+            + x("hddName", f"hdd{d.slot}")
+            + "<hddPath></hddPath>"
+            + x("hddType", "SATA")
+            + x("status", d.status)
+            + x("capacity", d.capacity_bytes // 2**20)
+            + x("freeSpace", free // 2**20)
+            + x("property", "RW")
+            + x("group", 1)
+        )
+
+    def _disk_slot(self, m: re.Match[str]) -> int:
+        slot = int(m.group("id"))
+        if not any(d.slot == slot for d in self.state.disks):
+            raise IsapiError(4, "notSupport", http=403)
+        return slot
+
+    def _hdd_list(self) -> str:
+        items = "".join(f"<hdd>{self._hdd_inner(d.slot)}</hdd>" for d in self.state.disks)
+        return f'<hddList size="{len(self.state.disks)}">{items}</hddList>'
+
+    async def get_storage(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
+        return self.xml("storage", self._hdd_list() + '<nasList/><workMode opt="group,quota">group</workMode>')
+
+    async def get_hdds(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
+        items = "".join(f"<hdd>{self._hdd_inner(d.slot)}</hdd>" for d in self.state.disks)
+        return self.xml("hddList", items, f' size="{len(self.state.disks)}"')
+
+    async def get_hdd(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
+        return self.xml("hdd", self._hdd_inner(self._disk_slot(m)))
+
+    async def put_hdd(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
+        self._disk_slot(m)
+        el = parse_body(body, "hdd")
+        overwrite = get_bool(el, "overWrite")
+        if overwrite is not None:
+            self.state.overwrite = overwrite
+            self.changed()
+        return self.status(request)
+
+    async def put_format(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
+        if not self.state.format_disk(self._disk_slot(m)):
+            raise IsapiError(3, "deviceError")
+        self.changed()
+        return self.status(request)
+
+    async def get_format_status(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
+        self._disk_slot(m)
+        return self.xml("formatStatus", x("formating", False) + x("percent", 100))
+
+    # ----------------------------------------------------------------- channels
+
+    def _channel(self, m: re.Match[str]) -> tuple[int, ProxyChannel]:
+        n = int(m.group("id"))
+        ch = self.state.channels.get(n)
+        if ch is None:
+            raise IsapiError(4, "notSupport", http=403)
+        return n, ch
+
+    def _channel_inner(self, n: int, ch: ProxyChannel) -> str:
+        src = (
+            x("proxyProtocol", ch.protocol)
+            + x("addressingFormatType", "ipaddress")
+            + x("ipAddress", ch.address)
+            + x("managePortNo", ch.port)
+            + x("srcInputPort", 1)
+            + x("userName", ch.username)
+            + x("streamType", "auto")
+        )
+        return (
+            x("id", n)
+            + x("name", ch.name or f"IPCamera {n:02d}")
+            + f"<sourceInputPortDescriptor>{src}</sourceInputPortDescriptor>"
+            + x("enableTiming", True)
+        )
+
+    @staticmethod
+    def _apply_channel(el: Element, ch: ProxyChannel) -> None:
+        name = text(el, "name")
+        src = find(el, "sourceInputPortDescriptor")
+        if name is not None:
+            if len(name) > 32:
+                raise IsapiError(6, "badParameters")
+            ch.name = name
+        if src is None:
+            return
+        protocol = text(src, "proxyProtocol")
+        if protocol is not None:
+            if protocol.upper() not in ("HIKVISION", "ONVIF"):
+                raise IsapiError(6, "badParameters")
+            ch.protocol = protocol.upper()
+        address = text(src, "ipAddress") or text(src, "hostName")
+        if address is not None:
+            if not address or len(address) > 64:
+                raise IsapiError(6, "badParameters")
+            ch.address = address
+        port = get_int(src, "managePortNo", 1, 65535)
+        ch.port = port if port is not None else ch.port
+        user, password = text(src, "userName"), text(src, "password")
+        ch.username = user if user is not None else ch.username
+        ch.password = password if password is not None else ch.password
+
+    async def get_channels(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
+        items = "".join(
+            f"<InputProxyChannel>{self._channel_inner(n, ch)}</InputProxyChannel>"
+            for n, ch in sorted(self.state.channels.items())
+        )
+        return self.xml("InputProxyChannelList", items, f' size="{self.state.max_channels}"')
+
+    async def get_channel(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
+        n, ch = self._channel(m)
+        return self.xml("InputProxyChannel", self._channel_inner(n, ch))
+
+    async def post_channel(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
+        el = parse_body(body, "InputProxyChannel")
+        wanted = get_int(el, "id", 1, self.state.max_channels)
+        if wanted is not None and wanted in self.state.channels:
+            raise IsapiError(4, "invalidOperation")
+        if wanted is None and len(self.state.channels) >= self.state.max_channels:
+            raise IsapiError(4, "invalidOperation")
+        ch = ProxyChannel(address="")
+        self._apply_channel(el, ch)
+        if not ch.address:
+            raise IsapiError(6, "badXmlContent")
+        n = self.state.add_channel(ch, wanted)
+        self.changed()
+        return self.status(request, new_id=n)
+
+    async def put_channel(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
+        n, ch = self._channel(m)
+        updated = dataclasses.replace(ch)
+        self._apply_channel(parse_body(body, "InputProxyChannel"), updated)
+        self.state.channels[n] = updated
+        self.changed()
+        return self.status(request)
+
+    async def delete_channel(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
+        n, _ = self._channel(m)
+        self.state.remove_channel(n)
+        self.changed()
+        return self.status(request)
+
+    async def get_channels_status(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
+        items = ""
+        for n, ch in sorted(self.state.channels.items()):
+            items += (
+                f"<InputProxyChannelStatus>{x('id', n)}{x('online', ch.online)}"
+                f"<sourceInputPortDescriptor>{x('proxyProtocol', ch.protocol)}{x('addressingFormatType', 'ipaddress')}{x('ipAddress', ch.address)}{x('managePortNo', ch.port)}</sourceInputPortDescriptor>"
+                f"<streamingProxyChannelIdList>{x('streamingProxyChannelId', n * 100 + 1)}{x('streamingProxyChannelId', n * 100 + 2)}</streamingProxyChannelIdList>"
+                f"{x('chanDetectResult', 'connect' if ch.online else 'netUnreachable')}</InputProxyChannelStatus>"
+            )
+        return self.xml("InputProxyChannelStatusList", items)
+
+    # ----------------------------------------------------------------- schedules
+
+    def _track_channel(self, m: re.Match[str]) -> int:
+        track = int(m.group("id"))
+        n, stream = divmod(track, 100)
+        if stream != 1 or not 1 <= n <= self.state.max_channels:
+            raise IsapiError(4, "notSupport", http=403)
+        return n
+
+    def _track_inner(self, n: int) -> str:
+        schedule = self.state.schedules.get(n, "none")
+        actions = ""
+        if schedule != "none":
+            mode = "CMR" if schedule == "continuous" else "MOTION"
+            for i, day in enumerate(DAYS, 1):
+                actions += (
+                    f"<ScheduleAction>{x('id', i)}"
+                    f"<ScheduleActionStartTime>{x('DayOfWeek', day)}{x('TimeOfDay', '00:00:00')}</ScheduleActionStartTime>"
+                    f"<ScheduleActionEndTime>{x('DayOfWeek', day)}{x('TimeOfDay', '24:00:00')}</ScheduleActionEndTime>"
+                    f"{x('ScheduleDSTEnable', False)}{x('Description', 'nothing')}"
+                    f"<Actions>{x('Record', True)}{x('ActionRecordingMode', mode)}</Actions></ScheduleAction>"
+                )
+        count = 0 if schedule == "none" else len(DAYS)
+        block = (
+            f'<ScheduleBlock ScheduleActionSize="{count}">'
+            "<ScheduleBlockGUID>{00000000-0000-0000-0000-000000000000}</ScheduleBlockGUID>"
+            f"{x('ScheduleBlockType', 'www.std-cgi.com/racm/schedule/ver10')}{actions}</ScheduleBlock>"
+        )
+        return (
+            x("id", n * 100 + 1)
+            + x("Channel", n * 100 + 1)
+            + x("Enable", schedule != "none")
+            + x("LoopEnable", self.state.overwrite)
+            + f"<TrackSchedule><ScheduleBlockList>{block}</ScheduleBlockList></TrackSchedule>"
+            + "<CustomExtensionList><CustomExtension><enableSchedule>true</enableSchedule><PreRecordTimeSeconds>5</PreRecordTimeSeconds><PostRecordTimeSeconds>5</PostRecordTimeSeconds></CustomExtension></CustomExtensionList>"
+        )
+
+    async def get_tracks(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
+        items = "".join(f"<Track>{self._track_inner(n)}</Track>" for n in sorted(self.state.channels))
+        return self.xml("TrackList", items)
+
+    async def get_track(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
+        return self.xml("Track", self._track_inner(self._track_channel(m)))
+
+    async def put_track(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
+        n = self._track_channel(m)
+        el = parse_body(body, "Track")
+        enable = get_bool(el, "Enable")
+        loop = get_bool(el, "LoopEnable")
+        covered: dict[str, set[str]] = {}
+        modes: set[str] = set()
+        for block in findall(el, "TrackSchedule/ScheduleBlockList/ScheduleBlock"):
+            actions = findall(block, "ScheduleAction")
+            declared = block.get("ScheduleActionSize")
+            if declared is not None and declared != str(len(actions)):
+                raise IsapiError(6, "badXmlContent")
+            for action in actions:
+                if get_bool(action, "Actions/Record") is False:
+                    continue
+                day = text(action, "ScheduleActionStartTime/DayOfWeek") or ""
+                span = f"{text(action, 'ScheduleActionStartTime/TimeOfDay')}-{text(action, 'ScheduleActionEndTime/TimeOfDay')}"
+                if day not in DAYS:
+                    raise IsapiError(6, "badParameters")
+                covered.setdefault(day, set()).add(span)
+                modes.add((text(action, "Actions/ActionRecordingMode") or "CMR").upper())
+        if enable is False or not covered:
+            schedule = "none"
+        elif modes == {"CMR"} and all("00:00:00-24:00:00" in covered.get(d, set()) for d in DAYS):
+            schedule = "continuous"
+        else:
+            schedule = "event"
+        self.state.schedules[n] = schedule
+        if loop is not None:
+            self.state.overwrite = loop
+        self.changed()
+        return self.status(request)
+
+    async def get_record_status(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
+        items = ""
+        for n, ch in sorted(self.state.channels.items()):
+            items += f"<RecordStatus>{x('id', n * 100 + 1)}{x('recording', ch.recording)}{x('online', ch.online)}{x('schedule', self.state.schedules.get(n, 'none'))}</RecordStatus>"
+        return self.xml("RecordStatusList", items)
+
+    # ----------------------------------------------------------------- search
+
+    async def post_search(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
+        el = parse_body(body, "CMSearchDescription")
+        search_id = text(el, "searchID") or str(uuid.uuid4())
+        track = get_int(el, "trackIDList/trackID")
+        start_text, end_text = text(el, "timeSpanList/timeSpan/startTime"), text(el, "timeSpanList/timeSpan/endTime")
+        if track is None or start_text is None or end_text is None:
+            raise IsapiError(6, "badXmlContent")
+        window = (parse_time(start_text, 0), parse_time(end_text, 0))
+        max_results = get_int(el, "maxResults", 1, 10000) or 40
+        max_results = min(max_results, 50)
+        position = get_int(el, "searchResultPostion", 0) or get_int(el, "searchResultPosition", 0) or 0
+        n, stream = divmod(track, 100)
+        span = self.state.recordings.get(n) if stream == 1 else None
+        matches, total = _segments(span, window, position, max_results)
+        items = ""
+        host = request.host.split(":")[0]
+        for seg_start, seg_end in matches:
+            a, b = utc_z(seg_start), utc_z(seg_end)
+            uri = f"rtsp://{host}/Streaming/tracks/{track}/?starttime={a.replace('-', '').replace(':', '')}&endtime={b.replace('-', '').replace(':', '')}"
+            items += (
+                f"<searchMatchItem>{x('sourceID', '{0000-0000}')}{x('trackID', track)}"
+                f"<timeSpan>{x('startTime', a)}{x('endTime', b)}</timeSpan>"
+                f"<mediaSegmentDescriptor>{x('contentType', 'video')}{x('codecType', 'H.264-BP')}{x('playbackURI', uri)}</mediaSegmentDescriptor>"
+                f"<metadataMatches>{x('metadataDescriptor', 'recordType.meta.hikvision.com/timing')}</metadataMatches></searchMatchItem>"
+            )
+        state = "NO MATCHES" if not matches else "MORE" if position + len(matches) < total else "OK"
+        inner = (
+            x("searchID", search_id)
+            + x("responseStatus", True)
+            + x("responseStatusStrg", state)
+            + x("numOfMatches", len(matches))
+            + f"<matchList>{items}</matchList>"
+        )
+        return self.xml("CMSearchResult", inner)
+
+    async def get_picture(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
+        n, _ = divmod(int(m.group("id")), 100)
+        ch = self.state.channels.get(n)
+        if ch is None:
+            raise IsapiError(4, "notSupport", http=403)
+        if not ch.online:
+            raise IsapiError(3, "deviceError")
+        return web.Response(body=await snapshot_jpeg(1920, 1080), content_type="image/jpeg")
+
+
+def _segments(
+    span: RecordingSpan | None, window: tuple[float, float], position: int, limit: int
+) -> tuple[list[tuple[float, float]], int]:
+    """Hour-long files covering ``span`` inside ``window``: (page from ``position``, total count)."""
+    if span is None or span.start is None or span.end is None or span.bytes <= 0:
+        return [], 0
+    lo, hi = max(span.start, window[0]), min(span.end, window[1])
+    if hi <= lo:
+        return [], 0
+    first = int(lo // SEGMENT_S)
+    last = int((hi - 1e-9) // SEGMENT_S)
+    total = last - first + 1
+    page = []
+    for k in range(first + position, min(last, first + position + limit - 1) + 1):
+        page.append((max(lo, k * SEGMENT_S), min(hi, (k + 1) * SEGMENT_S)))
+    return page, total

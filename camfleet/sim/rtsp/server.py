@@ -1,0 +1,271 @@
+"""A simulated camera's RTSP service: the listener that follows the device's faults, the method
+handlers (OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_/SET_PARAMETER) and the auth gate.
+
+Why here: this is the dialogue of device-apis.md §4 in one place: OPTIONS without auth (once
+activated), DESCRIBE behind digest, SETUP over TCP interleaved only (UDP and multicast get ``461
+Unsupported Transport``), PLAY with RTP-Info. An unreachable device closes its listening socket
+(connects are refused) and resets open connections; a timer checks every 0.5 s, and a
+connection accepted in that window is reset at once; the listener re-opens on the same port.
+
+Reproduce by hand::
+
+    .venv/bin/python -m camfleet.sim.rtsp --host 127.0.0.9 --port 8554 &
+    ffprobe -rtsp_transport tcp -show_streams rtsp://admin:Passw0rd-1@127.0.0.9:8554/Streaming/Channels/101
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import secrets
+from collections.abc import Callable
+
+from camfleet.sim.faults import Fault, Faults
+from camfleet.sim.media import Clip, MediaError, StreamSpec, cached_clip, clip_for
+from camfleet.sim.rtsp.auth import RtspDigest
+from camfleet.sim.rtsp.connection import RtspConnection
+from camfleet.sim.rtsp.messages import KNOWN_NOT_ALLOWED, PUBLIC, Reply, Request, clean_url, split_track, target
+from camfleet.sim.rtsp.resolvers import Resolver
+from camfleet.sim.rtsp.sdp import Style, build_sdp
+from camfleet.sim.rtsp.session import Session
+
+log = logging.getLogger("camfleet.sim.rtsp")
+
+DEFAULT_SESSION_TIMEOUT_S = 60
+_WATCH_INTERVAL_S = 0.5  # 1,000 idle cameras cost ~2 % of a core at this rate
+
+
+class RtspServer:
+    """A simulated camera's RTSP service on ``host:port`` (TCP interleaved only).
+
+    ``users`` returns the current username → password map; an empty map means the
+    device is not activated and every request gets 401. ``resolve`` maps a URL's
+    path and query to a stream (see :func:`hikvision_resolver`, :func:`dahua_resolver`).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        realm: str,
+        users: Callable[[], dict[str, str]],
+        resolve: Resolver,
+        faults: Faults,
+        server_header: str | None = None,
+        *,
+        style: Style = "hikvision",
+        allow_basic: bool = False,
+        session_timeout: int = DEFAULT_SESSION_TIMEOUT_S,
+    ) -> None:
+        self.host = host
+        self._port = port
+        self.auth = RtspDigest(realm, users, allow_basic)
+        self.resolve = resolve
+        self.faults = faults
+        self.server_header = server_header
+        self.style: Style = style
+        self.session_timeout = session_timeout
+        self.connections: set[RtspConnection] = set()
+        self._listener: asyncio.Server | None = None
+        self._watch: asyncio.TimerHandle | None = None
+        self._reopening: asyncio.Task[None] | None = None
+        self._running = False
+
+    @property
+    def port(self) -> int:
+        """The bound port (the real one when 0 was asked for)."""
+        return self._port
+
+    @property
+    def listening(self) -> bool:
+        return self._listener is not None
+
+    @property
+    def playing(self) -> int:
+        """How many sessions are sending RTP now."""
+        return sum(1 for c in self.connections if c.session is not None and c.session.playing)
+
+    async def start(self) -> None:
+        self._running = True
+        if not self.faults.unreachable:
+            await self._listen()
+        self._watch = asyncio.get_running_loop().call_later(_WATCH_INTERVAL_S, self._check_reachable)
+
+    async def stop(self) -> None:
+        self._running = False
+        if self._watch is not None:
+            self._watch.cancel()
+        if self._reopening is not None:
+            self._reopening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reopening
+        self._close_listener()
+        workers = [c.worker for c in self.connections if c.worker is not None]
+        for conn in list(self.connections):
+            if conn.transport is not None:
+                conn.transport.abort()
+        await asyncio.sleep(0)  # let connection_lost run and cancel the workers
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+
+    async def _listen(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._listener = await loop.create_server(
+            lambda: RtspConnection(self), self.host, self._port, reuse_address=True
+        )
+        self._port = self._listener.sockets[0].getsockname()[1]
+        log.debug("rtsp listening on %s:%s", self.host, self._port)
+
+    def _close_listener(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    def _check_reachable(self) -> None:
+        """Close the listener while the device is unreachable (true refusal), re-open after."""
+        if not self._running:
+            return
+        if self.faults.unreachable:
+            if self._listener is not None:
+                self._close_listener()
+            for conn in list(self.connections):
+                conn.reset()
+        elif self._listener is None and self._reopening is None:
+            self._reopening = asyncio.get_running_loop().create_task(self._reopen())
+        self._watch = asyncio.get_running_loop().call_later(_WATCH_INTERVAL_S, self._check_reachable)
+
+    async def _reopen(self) -> None:
+        try:
+            await self._listen()
+        except OSError as exc:  # port briefly taken: try again on the next check
+            log.warning("rtsp %s:%s cannot listen again yet: %s", self.host, self._port, exc)
+        finally:
+            self._reopening = None
+
+    # ---- request handling
+
+    async def handle(self, conn: RtspConnection, req: Request) -> Reply:
+        if req.cseq is None:
+            return Reply(400)
+        if req.version != "RTSP/1.0":
+            return Reply(505)
+        if req.url != "*" and not req.url.lower().startswith("rtsp://"):
+            return Reply(400)
+        if "require" in req.headers:
+            return Reply(551, [("Unsupported", req.headers["require"])])
+        if req.method in KNOWN_NOT_ALLOWED:
+            return Reply(405, [("Allow", PUBLIC)])
+        handler = _HANDLERS.get(req.method)
+        if handler is None:
+            return Reply(501)
+        activated = bool(self.auth.users())
+        if req.method != "OPTIONS" or not activated:
+            verdict = self.auth.check(req.method, req.headers.get("authorization"))
+            if verdict != "ok" or self.faults.has(Fault.locked):
+                return Reply(401, self.auth.challenge(stale=verdict == "stale"))
+        return await handler(self, conn, req)
+
+    def _session_of(self, conn: RtspConnection, req: Request) -> Session | Reply:
+        sid = req.headers.get("session", "").split(";")[0].strip()
+        if conn.session is None or sid != conn.session.id:
+            return Reply(454)
+        return conn.session
+
+    async def _clip(self, spec: StreamSpec) -> Clip:
+        clip = cached_clip(spec)
+        # First use of a spec runs ffmpeg; keep the loop (and every other camera) responsive meanwhile.
+        return clip if clip is not None else await asyncio.to_thread(clip_for, spec)
+
+    async def _options(self, conn: RtspConnection, req: Request) -> Reply:
+        return Reply(200, [("Public", PUBLIC)])
+
+    async def _describe(self, conn: RtspConnection, req: Request) -> Reply:
+        url = clean_url(req.url)
+        spec = self.resolve(target(url))
+        if spec is None:
+            return Reply(404)
+        try:
+            clip = await self._clip(spec)
+        except MediaError as exc:
+            log.error("rtsp %s: %s", self.host, exc)
+            return Reply(500)
+        base = url if url.endswith("/") else url + "/"
+        sdp = build_sdp(clip, base, self.style, str(secrets.randbelow(10**12)), self.host)
+        headers = [("Content-Type", "application/sdp"), ("Content-Base", base)]
+        return Reply(200, headers, sdp.encode())
+
+    async def _setup(self, conn: RtspConnection, req: Request) -> Reply:
+        url = clean_url(req.url)
+        stream_url, track = split_track(url)
+        spec = self.resolve(target(stream_url))
+        if spec is None or track not in (None, 0 if self.style == "dahua" else 1):
+            return Reply(404)
+        offers = [t.strip() for t in req.headers.get("transport", "").split(",") if t.strip()]
+        tcp = next((t for t in offers if t.upper().startswith("RTP/AVP/TCP") and "multicast" not in t.lower()), None)
+        if tcp is None:
+            return Reply(461)
+        m = re.search(r"interleaved=(\d+)(?:-(\d+))?", tcp)
+        channel = int(m.group(1)) if m else 0
+        if channel > 254:
+            return Reply(400)
+        if "session" in req.headers:
+            found = self._session_of(conn, req)
+            if isinstance(found, Reply):
+                return found
+            found.pause()
+        clip = await self._clip(spec)
+        conn.session = session = Session(conn, clip, url, channel)
+        transport = f'RTP/AVP/TCP;unicast;interleaved={channel}-{channel + 1};ssrc={session.ssrc:08x};mode="play"'
+        headers = [("Session", f"{session.id};timeout={self.session_timeout}"), ("Transport", transport)]
+        return Reply(200, headers)
+
+    async def _play(self, conn: RtspConnection, req: Request) -> Reply:
+        session = self._session_of(conn, req)
+        if isinstance(session, Reply):
+            return session
+        info = f"url={session.url};seq={session.seq};rtptime={session.rtptime(session.tick_no)}"
+        headers = [
+            ("Session", session.id),
+            ("Range", "npt=now-" if self.style == "dahua" else "npt=0.000-"),
+            ("RTP-Info", info),
+        ]
+        return Reply(200, headers, then=session.play)
+
+    async def _pause(self, conn: RtspConnection, req: Request) -> Reply:
+        session = self._session_of(conn, req)
+        if isinstance(session, Reply):
+            return session
+        session.pause()
+        return Reply(200, [("Session", session.id)])
+
+    async def _teardown(self, conn: RtspConnection, req: Request) -> Reply:
+        session = self._session_of(conn, req)
+        if isinstance(session, Reply):
+            return session
+        session.pause()
+        conn.session = None
+        return Reply(200, [("Session", session.id)], close=True)
+
+    async def _parameter(self, conn: RtspConnection, req: Request) -> Reply:
+        """GET_/SET_PARAMETER: the keep-alive; with a Session header it must be ours."""
+        if "session" not in req.headers:
+            return Reply(200)
+        session = self._session_of(conn, req)
+        if isinstance(session, Reply):
+            return session
+        return Reply(200, [("Session", f"{session.id};timeout={self.session_timeout}")])
+
+
+_HANDLERS = {
+    "OPTIONS": RtspServer._options,
+    "DESCRIBE": RtspServer._describe,
+    "SETUP": RtspServer._setup,
+    "PLAY": RtspServer._play,
+    "PAUSE": RtspServer._pause,
+    "TEARDOWN": RtspServer._teardown,
+    "GET_PARAMETER": RtspServer._parameter,
+    "SET_PARAMETER": RtspServer._parameter,
+}

@@ -1,0 +1,192 @@
+"""The town's servers: for each device its HTTP API (ISAPI or Dahua CGI), a camera's RTSP, a
+router's SSH console, each on the device's own loopback address; and HTTP listeners that
+close while their device is unreachable and open again when it recovers.
+
+Why the town follows faults for HTTP: a dead device refuses connections instead of answering
+500, so probes see what they would see in the field. RTSP and SSH servers follow their own
+device's faults; HTTP listeners are opened and closed here, at once on every change of a
+device's faults (:meth:`Faults.subscribe`), with a slow safety-net loop.
+
+Reproduce by hand::
+
+    .venv/bin/camfleet sim fault cam-01-t01 offline --state .state/sim
+    curl -m 2 http://127.20.0.1/ISAPI/System/deviceInfo       # connection refused
+    .venv/bin/camfleet sim fault cam-01-t01 offline --clear --state .state/sim
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from aiohttp import web
+
+from camfleet.sim import dahua, hikvision
+from camfleet.sim.devices import CameraState, NvrState, StreamConfig
+from camfleet.sim.httpserve import serve
+from camfleet.sim.media import MediaError, StreamSpec, clip_for
+from camfleet.sim.routeros import RouterOsServer, RouterOsState, load_or_create_host_key
+from camfleet.sim.rtsp import RtspServer, dahua_resolver, hikvision_resolver
+from camfleet.sim.town.clock import SimClock
+from camfleet.sim.town.device import MAIN, SUB, SimDevice
+from camfleet.sim.town.faults import propagate_links
+
+SYNC_FALLBACK_S = 2.0  # listeners follow fault changes at once; this re-checks them anyway
+
+
+def stream_spec(config: StreamConfig | None) -> StreamSpec | None:
+    if config is None or not config.enabled or config.codec not in ("h264", "h265"):
+        return None
+    try:
+        return StreamSpec(config.codec, config.width, config.height, config.fps, config.gop, config.bitrate_kbps)
+    except MediaError:
+        return None
+
+
+def prepare_clips(devices: dict[str, SimDevice]) -> None:
+    """Encode each distinct stream once before any client asks (ffmpeg takes a second for 1080p)."""
+    specs = set()
+    for dev in devices.values():
+        if isinstance(dev.state, CameraState):
+            specs |= {s for k in (MAIN, SUB) if (s := stream_spec(dev.state.streams.get(k)))}
+    for spec in sorted(specs, key=lambda s: s.key):
+        clip_for(spec)
+
+
+def _mark_dirty(dev: SimDevice) -> Callable[[], None]:
+    def mark() -> None:
+        dev.dirty = True
+
+    return mark
+
+
+class Listeners:
+    """Every device's servers, and the HTTP listeners that follow its faults."""
+
+    def __init__(self, devices: dict[str, SimDevice], clock: SimClock, state_dir: Path) -> None:
+        self.devices = devices
+        self.clock = clock
+        self.state_dir = state_dir
+        self._syncs: set[asyncio.Task[None]] = set()  # listener syncs that fault changes started
+        self._sync_pending = False
+        self._sync_lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # ---------------------------------------------------------------- serving
+
+    async def serve_all(self, ports: dict[str, int]) -> None:
+        for dev in self.devices.values():
+            if dev.role == "router":
+                await self._serve_router(dev, ports["ssh"])
+            else:
+                await self._serve_http(dev, ports["http"])
+                if dev.role == "camera":
+                    await self._serve_rtsp(dev, ports["rtsp"])
+
+    async def _serve_http(self, dev: SimDevice, port: int) -> None:
+        state = dev.state
+        if isinstance(state, NvrState):
+            app = hikvision.nvr_app(state, dev.faults, clock=self.clock, on_change=_mark_dirty(dev))
+        elif dev.vendor == "hikvision":
+            assert isinstance(state, CameraState)
+            app = hikvision.camera_app(state, dev.faults, clock=self.clock, on_change=_mark_dirty(dev))
+        else:
+            assert isinstance(state, CameraState)
+            app = dahua.camera_app(state, dev.faults, clock=self.clock, on_change=_mark_dirty(dev))
+        runner, bound = await serve(app, dev.address, port)
+        dev.runner, dev.ports["http"] = runner, bound
+        dev.site = next(iter(runner.sites), None)  # type: ignore[assignment]
+        if dev.faults.unreachable and dev.site is not None:
+            site, dev.site = dev.site, None
+            await site.stop()
+
+    async def _serve_rtsp(self, dev: SimDevice, port: int) -> None:
+        state = dev.state
+        assert isinstance(state, CameraState)
+        style: Literal["hikvision", "dahua"] = "hikvision" if dev.vendor == "hikvision" else "dahua"
+        realm = state.mac.replace(":", "").lower() if style == "hikvision" else f"Login to {state.serial}"
+
+        def resolve(path: str) -> StreamSpec | None:
+            main, sub = stream_spec(state.streams.get(MAIN)), stream_spec(state.streams.get(SUB))
+            if main is None:
+                return None
+            make = hikvision_resolver if style == "hikvision" else dahua_resolver
+            return make(main, sub)(path)
+
+        server = RtspServer(dev.address, port, realm, state.passwords, resolve, dev.faults, style=style)
+        await server.start()
+        dev.rtsp, dev.ports["rtsp"] = server, server.port
+
+    async def _serve_router(self, dev: SimDevice, port: int) -> None:
+        state = dev.state
+        assert isinstance(state, RouterOsState)
+        key = load_or_create_host_key(self.state_dir)
+
+        def changed(_: RouterOsState) -> None:
+            dev.dirty = True
+
+        server = RouterOsServer(dev.address, port, state, dev.faults, key, clock=self.clock, on_change=changed)
+        await server.start()
+        dev.ssh, dev.ports["ssh"] = server, server.port
+
+    async def stop_all(self) -> None:
+        for dev in self.devices.values():
+            if dev.rtsp is not None:
+                await dev.rtsp.stop()
+                dev.rtsp = None
+            if dev.ssh is not None:
+                await dev.ssh.stop()
+                dev.ssh = None
+            if dev.runner is not None:
+                await dev.runner.cleanup()
+                dev.runner, dev.site = None, None
+
+    # ---------------------------------------------------------------- following faults
+
+    def follow_faults(self) -> None:
+        """From now on, every change of a device's faults re-derives the links and syncs listeners."""
+        self._loop = asyncio.get_running_loop()
+        for dev in self.devices.values():
+            dev.faults.subscribe(self._faults_changed)
+
+    async def watch(self) -> None:
+        """Offline devices refuse connections: close their HTTP listener, re-open it when they recover.
+
+        Every change of a device's faults schedules this at once (:meth:`_faults_changed`); the slow
+        loop is only a safety net, so an idle town costs next to no CPU."""
+        while True:
+            await asyncio.sleep(SYNC_FALLBACK_S)
+            await self.sync()
+
+    def _faults_changed(self) -> None:
+        """A device's faults changed: re-derive who is behind a dead link, then open or close ports."""
+        if self._loop is not None and not self._sync_pending:  # before start(), start() syncs
+            self._sync_pending = True
+            self._loop.call_soon_threadsafe(self._sync_now)
+
+    def _sync_now(self) -> None:
+        self._sync_pending = False
+        propagate_links(self.devices)
+        task = asyncio.create_task(self.sync())
+        self._syncs.add(task)
+        task.add_done_callback(self._syncs.discard)
+
+    async def sync(self) -> None:
+        async with self._sync_lock:
+            await self._sync()
+
+    async def _sync(self) -> None:
+        for dev in self.devices.values():
+            if dev.runner is None:
+                continue
+            if dev.faults.unreachable and dev.site is not None:
+                site, dev.site = dev.site, None
+                await site.stop()
+            elif not dev.faults.unreachable and dev.site is None:
+                site = web.TCPSite(dev.runner, dev.address, dev.ports["http"], backlog=64)
+                with contextlib.suppress(OSError):
+                    await site.start()
+                    dev.site = site
