@@ -429,7 +429,40 @@ class Recorder(Strict):
     incoming_mbps: float = Field(gt=0, description="Incoming bandwidth the recorder can record, Mbit/s.")
     disk_bays: int = Field(ge=1, le=64, description="Number of SATA bays.")
     disks: list[Disk] = Field(default_factory=list, description="The hard drives fitted.")
+    footage_time_basis: Literal["utc", "local"] = Field(
+        default="utc",
+        description="How the recorder's footage search reads '...Z' times: true UTC, or its local wall clock (many "
+        "Hikvision NVRs do; check once against a recording of now).",
+    )
     cost: Cost = Field(description="What the recorder itself costs and who pays.")
+
+
+class AuthorityKind(StrEnum):
+    """Which competent authority (cơ quan có thẩm quyền) footage may be handed to."""
+
+    police = "police"  # Cơ quan Công an (huyện, tỉnh)
+    procuracy = "procuracy"  # Viện kiểm sát
+    court = "court"  # Tòa án
+
+
+class Authority(Strict):
+    """A competent authority the station hands footage to; its contacts stay in the vault."""
+
+    id: Id
+    name: str = Field(description="The authority's name as on its documents, e.g. 'Công an huyện Ngọc Lặc'.")
+    kind: AuthorityKind = Field(description="police, procuracy or court.")
+    contact: Id | None = Field(default=None, description="Key of its contact in the vault (vault/contacts.yml).")
+
+
+class Officer(Strict):
+    """Someone who asks for, approves or receives footage, by id: the name stays in the vault."""
+
+    id: Id
+    organisation: Id = Field(description="'station' (the town's police station) or the id of an authority.")
+    role: str = Field(description="Rank or function, e.g. 'Trưởng Công an thị trấn / station chief'.")
+    approves_footage: bool = Field(
+        default=False, description="Whether this officer may approve a footage request (station officers only)."
+    )
 
 
 class Equipment(Strict):
@@ -466,6 +499,8 @@ class InventoryFile(Strict):
     link_routers: list[LinkRouter] = Field(default_factory=list, description="Site link routers and the core router.")
     recorders: list[Recorder] = Field(default_factory=list, description="NVRs at the station.")
     equipment: list[Equipment] = Field(default_factory=list, description="Other station equipment.")
+    authorities: list[Authority] = Field(default_factory=list, description="Competent authorities footage goes to.")
+    officers: list[Officer] = Field(default_factory=list, description="Who asks for, approves or receives footage.")
     profiles: list[StreamProfile] = Field(default_factory=list, description="Stream profiles.")
     firmware: list[FirmwareEntry] = Field(default_factory=list, description="Firmware catalogue.")
 
@@ -478,6 +513,8 @@ SECTIONS: tuple[str, ...] = (
     "firmware",
     "recorders",
     "equipment",
+    "authorities",
+    "officers",
     "link_routers",
     "links",
     "cameras",
@@ -489,6 +526,8 @@ SECTION_MODELS: dict[str, type[Strict]] = {
     "firmware": FirmwareEntry,
     "recorders": Recorder,
     "equipment": Equipment,
+    "authorities": Authority,
+    "officers": Officer,
     "link_routers": LinkRouter,
     "links": Link,
     "cameras": Camera,
@@ -507,6 +546,7 @@ CAMERA_DRIVERS: dict[Vendor, str] = {
 }
 RECORDER_DRIVERS: dict[Vendor, str] = {
     Vendor.hikvision: "hikvision_isapi_nvr",
+    Vendor.dahua: "dahua_cgi_nvr",  # identity, disks, time and footage; channels and schedules by hand
 }
 KNOWN_DRIVERS = frozenset(CAMERA_DRIVERS.values()) | frozenset(RECORDER_DRIVERS.values())
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 DRIVER_CLASSES: dict[str, str] = {
     "hikvision_isapi": "camfleet.drivers.hikvision:HikvisionCamera",
     "hikvision_isapi_nvr": "camfleet.drivers.hikvision:HikvisionNvr",
+    "dahua_cgi_nvr": "camfleet.drivers.dahua:DahuaNvr",
     "dahua_cgi": "camfleet.drivers.dahua:DahuaCamera",
 }
 
@@ -77,7 +78,10 @@ def open_driver(fleet: Fleet, device_id: str, username: str, password: str, *, t
     cls = driver_for(entry)
     where = fleet.endpoint(device_id)
     port = where.http_port if where.http_port is not None else 80
-    return cls(device_id, where.host, port, username, password, timeout=timeout)
+    driver = cls(device_id, where.host, port, username, password, timeout=timeout)
+    if isinstance(entry, Recorder) and hasattr(driver, "time_basis"):
+        driver.time_basis = entry.footage_time_basis
+    return driver
 
 
 def open_router(fleet: Fleet, router_id: str, username: str, password: str, *, timeout: float = 10.0) -> RouterOsDriver:

@@ -21,10 +21,10 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple, Self
+from typing import Any, BinaryIO, ClassVar, NamedTuple, Self
 
 from camfleet.drivers.desired import DesiredConfig, diff
-from camfleet.drivers.errors import DeviceTimeout, DriverError, Unreachable
+from camfleet.drivers.errors import DeviceTimeout, DriverError, Unreachable, Unsupported
 from camfleet.drivers.http import DeviceSession
 
 Progress = Callable[[int], None]
@@ -130,6 +130,21 @@ class Disk:
     free_bytes: int
     status: str
     property: str | None = None
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One recording file of a recorder channel: its span (aware UTC) and what the recorder needs to
+    hand it out (Hikvision: the search's ``playbackURI``; Dahua: the file path)."""
+
+    channel: int
+    start: dt.datetime
+    end: dt.datetime
+    handle: str
+    name: str = ""
+    size_bytes: int | None = None
+    container: str = "ps"  # ps (Hikvision program stream), dav (Dahua), mp4
+    locked: bool | None = None
 
 
 class RecordingRange(NamedTuple):
@@ -361,3 +376,19 @@ class RecorderDriver(Driver):
 
     @abc.abstractmethod
     def search_recordings(self, channel: int) -> RecordingRange: ...
+
+    @abc.abstractmethod
+    def find_footage(self, channel: int, start: dt.datetime, end: dt.datetime) -> list[Recording]:
+        """Every recording file of ``channel`` overlapping ``[start, end)`` (aware times), sorted by start."""
+
+    @abc.abstractmethod
+    def download_footage(
+        self, recording: Recording, sink: BinaryIO, *, within: tuple[dt.datetime, dt.datetime] | None = None
+    ) -> Recording:
+        """Write a recording to ``sink`` as it arrives (never all in memory): only its part ``within`` a
+        window where the recorder downloads by time, else the whole file. Returns what was delivered
+        (its span, and its size in ``size_bytes``)."""
+
+    def lock_footage(self, channel: int, start: dt.datetime, end: dt.datetime) -> None:
+        """Protect ``[start, end)`` of ``channel`` from overwrite; Unsupported where the device offers no such call."""
+        raise Unsupported(self.device_id, "this recorder offers no call that locks recordings against overwrite")

@@ -28,16 +28,31 @@ Reproduce by hand (a simulated camera on 127.77.0.20)::
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import re
 import time
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 from urllib.parse import quote
 
 from camfleet.drivers import dahua_init
-from camfleet.drivers.base import ConfigurableCamera, DeviceClock, Facts, Progress, UpgradeStatus, User
+from camfleet.drivers.base import (
+    Channel,
+    ChannelState,
+    ConfigurableCamera,
+    DeviceClock,
+    Disk,
+    Driver,
+    Facts,
+    Progress,
+    RecorderDriver,
+    Recording,
+    RecordingRange,
+    UpgradeStatus,
+    User,
+)
 from camfleet.drivers.desired import DesiredConfig, Mask, ServiceSwitches, StreamSettings, label_offset, offset_label
 from camfleet.drivers.errors import (
     AuthError,
@@ -66,6 +81,12 @@ MAX_MASKS = 4
 EXPORT_NAMES: tuple[str, ...] = ("General", "Network", "NTP", "Locales", "Encode", "ChannelTitle", "VideoWidget")
 EXPORT_NAMES += tuple(SERVICES.values())
 _KEY = re.compile(r"[A-Za-z0-9_.\[\]]+")
+#: Dahua's local time format (``global.cgi``, ``mediaFileFind``, ``loadfile.cgi``): no zone.
+LOCAL = "%Y-%m-%d %H:%M:%S"
+#: Files asked for per ``findNextFile`` (python-amcrest asks 100).
+FIND_PAGE = 100
+FIND_MAX_PAGES = 200
+DOWNLOAD_CHUNK = 1 << 20
 
 
 def _bool(value: str | None) -> bool:
@@ -92,12 +113,12 @@ def zone_index(seconds_east: int) -> int:
     return ZONES.index(minutes)
 
 
-class DahuaCamera(ConfigurableCamera):
-    """A Dahua IP camera (channel 1, main stream and first extra stream)."""
+class DahuaDevice(Driver):
+    """CGI plumbing plus what Dahua cameras and recorders share: identity, initialisation, users,
+    time, maintenance."""
 
-    name = "dahua_cgi"
     vendor = "dahua"
-    max_ntp_servers: ClassVar[int] = 1
+    device_type: ClassVar[str] = "IPC"
     flash_timeout_s: ClassVar[float] = 600.0
     progress_poll_s: ClassVar[float] = 0.25
     _rpc_id: int = 0
@@ -118,7 +139,7 @@ class DahuaCamera(ConfigurableCamera):
         """Call ``/cgi-bin/<cgi>.cgi?action=<action>&<params>``; error replies raise."""
         query = "&".join(
             [f"action={quote(action, safe='')}"]
-            + [f"{_checked_key(k)}={quote(_fmt(v), safe='')}" for k, v in (params or {}).items()]
+            + [f"{_checked_key(k)}={quote(_fmt(v), safe=':')}" for k, v in (params or {}).items()]
         )
         what = f"{cgi}.cgi?action={action}"
         resp = self.session.request(method, f"/cgi-bin/{cgi}.cgi?{query}", files=files, timeout=timeout, auth=auth)
@@ -207,7 +228,7 @@ class DahuaCamera(ConfigurableCamera):
             firmware=firmware,
             build_date=build_date,
             device_name=name,
-            device_type="IPC",
+            device_type=self.device_type,
         )
 
     def rpc(self, method: str, params: Any = None, *, session: bool = False) -> dict[str, Any]:
@@ -347,7 +368,10 @@ class DahuaCamera(ConfigurableCamera):
         self.ok("magicBox", "reboot")
 
     def snapshot(self) -> bytes:
-        resp = self.session.request("GET", "/cgi-bin/snapshot.cgi?channel=1")
+        return self._jpeg(1)
+
+    def _jpeg(self, channel: int) -> bytes:
+        resp = self.session.request("GET", f"/cgi-bin/snapshot.cgi?channel={channel}")
         if resp.status_code != 200:
             body = resp.content.decode("utf-8", "replace")
             if resp.status_code == 401:
@@ -408,6 +432,13 @@ class DahuaCamera(ConfigurableCamera):
         if not parts:
             raise MalformedReply(self.device_id, "no config name could be read for the export")
         return "".join(parts).encode()
+
+
+class DahuaCamera(DahuaDevice, ConfigurableCamera):
+    """A Dahua IP camera (channel 1, main stream and first extra stream)."""
+
+    name = "dahua_cgi"
+    max_ntp_servers: ClassVar[int] = 1
 
     # ----------------------------------------------------------------- config
 
@@ -496,6 +527,230 @@ class DahuaCamera(ConfigurableCamera):
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+class DahuaNvr(DahuaDevice, RecorderDriver):
+    """A Dahua NVR: identity, time, disks and footage (``mediaFileFind``, ``RPC_Loadfile``).
+
+    Channel management and recording schedules are not built: the ``RemoteDevice`` and ``Record``
+    config tables of Dahua recorders were not confirmed from any recorded reply, so those calls
+    say so (Unsupported) instead of guessing; configure them in the recorder's web UI.
+    Times: Dahua's CGI speaks the device's wall clock without a zone (device-apis.md §2.1), turned
+    into UTC with the zone the recorder reports (``NTP.TimeZone``).
+    """
+
+    name = "dahua_cgi_nvr"
+    device_type: ClassVar[str] = "NVR"
+    _offset_s: int | None = None
+
+    def protocol_for(self, vendor: str) -> str:
+        return "Dahua" if vendor == "dahua" else "Onvif"
+
+    def _unbuilt(self, what: str) -> Unsupported:
+        return Unsupported(
+            self.device_id,
+            f"{what} on Dahua recorders is not built in camfleet (RemoteDevice/Record tables unconfirmed); "
+            "use the recorder's web interface",
+        )
+
+    def channels(self) -> list[Channel]:
+        raise self._unbuilt("reading channels")
+
+    def set_channel(
+        self,
+        n: int,
+        address: str,
+        port: int,
+        username: str,
+        password: str,
+        name: str,
+        *,
+        protocol: str = "Dahua",
+        rewrite_password: bool = False,
+    ) -> bool:
+        raise self._unbuilt("channel management")
+
+    def delete_channel(self, n: int) -> bool:
+        raise self._unbuilt("channel management")
+
+    def channel_status(self) -> dict[int, ChannelState]:
+        raise self._unbuilt("channel status")
+
+    def recording_schedule(self, n: int) -> str:
+        raise self._unbuilt("reading recording schedules")
+
+    def set_recording_schedule(self, n: int, continuous: bool = True) -> bool:
+        raise self._unbuilt("recording schedules")
+
+    def snapshot(self, channel: int = 1) -> bytes:
+        return self._jpeg(channel)
+
+    # ----------------------------------------------------------------- disks
+
+    def disks(self) -> list[Disk]:
+        """``storageDevice.cgi?action=getDeviceAllInfo`` (device-apis.md §2.4): one disk per ``list.info[i]``,
+        its partitions' bytes summed."""
+        pairs = self.ask("storageDevice", "getDeviceAllInfo")
+        found: dict[int, dict[str, str]] = {}
+        for key, value in pairs.items():
+            m = re.fullmatch(r"list\.info\[(\d+)\]\.(.+)", key)
+            if m:
+                found.setdefault(int(m.group(1)), {})[m.group(2)] = value
+        out = []
+        for i, info in sorted(found.items()):
+            total = sum(_int(v) for k, v in info.items() if re.fullmatch(r"Detail\[\d+\]\.TotalBytes", k))
+            used = sum(_int(v) for k, v in info.items() if re.fullmatch(r"Detail\[\d+\]\.UsedBytes", k))
+            broken = any(_bool(v) for k, v in info.items() if re.fullmatch(r"Detail\[\d+\]\.IsError", k))
+            state = info.get("State", "")
+            status = "ok" if state.lower() == "success" and not broken else ("error" if state else "unknown")
+            kind = info.get("Detail[0].Type")
+            out.append(Disk(i + 1, total, max(0, total - used), status, kind))
+        return out
+
+    def format_disk(self, slot: int) -> None:
+        raise self._unbuilt("formatting disks")
+
+    # ----------------------------------------------------------------- footage
+
+    def _basis_offset(self) -> int:
+        if self._offset_s is None:
+            self._offset_s = self._offset()
+        return self._offset_s
+
+    def _local(self, when: dt.datetime) -> str:
+        return (when.astimezone(dt.UTC) + dt.timedelta(seconds=self._basis_offset())).strftime(LOCAL)
+
+    def _from_local(self, value: str) -> dt.datetime:
+        naive = dt.datetime.strptime(value.strip(), LOCAL)
+        return naive.replace(tzinfo=dt.UTC) - dt.timedelta(seconds=self._basis_offset())
+
+    def find_footage(self, channel: int, start: dt.datetime, end: dt.datetime) -> list[Recording]:
+        """``mediaFileFind.cgi``: ``factory.create``, ``findFile`` (channel 1-based, main stream, ``dav``
+        files, local times), ``findNextFile`` until ``found=0``, then ``factory.close`` and
+        ``factory.destroy`` (device-apis.md §2.6, footage.md §4.1). A ``findFile`` that does not answer
+        OK means nothing matched, as python-amcrest reads it [L]."""
+        obj = self.ask("mediaFileFind", "factory.create").get("result", "")
+        if not obj.strip():
+            raise MalformedReply(self.device_id, "mediaFileFind.cgi?action=factory.create gave no object id")
+        found: dict[tuple[str, dt.datetime], Recording] = {}
+        try:
+            condition = {
+                "object": obj,
+                "condition.Channel": channel,
+                "condition.StartTime": self._local(start),
+                "condition.EndTime": self._local(end),
+                "condition.Types[0]": "dav",
+                "condition.VideoStream": "Main",
+            }
+            try:
+                self.ok("mediaFileFind", "findFile", condition)
+            except DeviceError as err:
+                if err.http_status in (400, 200):
+                    return []
+                raise
+            for _ in range(FIND_MAX_PAGES):
+                try:
+                    page = self.ask("mediaFileFind", "findNextFile", {"object": obj, "count": FIND_PAGE})
+                except DeviceError as err:
+                    if err.http_status in (400, 200):  # "Error" once there is nothing more (python-amcrest)
+                        break
+                    raise
+                items = self._items(page, channel)
+                before = len(found)
+                for item in items:
+                    found.setdefault((item.handle, item.start), item)
+                if not items or len(found) == before:
+                    break
+        finally:
+            for action in ("factory.close", "factory.destroy"):
+                with contextlib.suppress(DriverError):  # some firmware answer Error here; the object goes anyway
+                    self.cgi("mediaFileFind", action, {"object": obj})
+        return sorted((r for r in found.values() if r.end > start and r.start < end), key=lambda r: r.start)
+
+    def _items(self, page: dict[str, str], channel: int) -> list[Recording]:
+        count = _int(page.get("found"), -1)
+        if count < 0:
+            raise MalformedReply(self.device_id, "findNextFile answered without found=", str(page)[:80])
+        items: dict[int, dict[str, str]] = {}
+        for key, value in page.items():
+            m = re.fullmatch(r"items\[(\d+)\]\.(.+)", key)
+            if m:
+                items.setdefault(int(m.group(1)), {})[m.group(2)] = value
+        out = []
+        for _, item in sorted(items.items()):
+            path = item.get("FilePath", "")
+            try:
+                a, b = self._from_local(item.get("StartTime", "")), self._from_local(item.get("EndTime", ""))
+            except ValueError:
+                raise MalformedReply(
+                    self.device_id, "findNextFile item time is not YYYY-MM-DD HH:MM:SS", str(item)[:120]
+                ) from None
+            if not path or b <= a:
+                continue
+            length = _int(item.get("Length"), -1)
+            kind = (item.get("Type") or path.rsplit(".", 1)[-1]).lower()
+            out.append(
+                Recording(
+                    channel=channel,
+                    start=a,
+                    end=b,
+                    handle=path,
+                    name=path.rsplit("/", 1)[-1],
+                    size_bytes=length if length >= 0 else None,
+                    container="dav" if kind == "dav" else "mp4" if kind == "mp4" else kind,
+                )
+            )
+        return out
+
+    def search_recordings(self, channel: int) -> RecordingRange:
+        """Oldest start and newest end: the first and the last file of a search over everything (2000 to a
+        day ahead of the recorder's clock)."""
+        now = self.time().device_utc
+        files = self.find_footage(channel, dt.datetime(2000, 1, 1, tzinfo=dt.UTC), now + dt.timedelta(days=1))
+        if not files:
+            return RecordingRange(None, None)
+        return RecordingRange(files[0].start, max(f.end for f in files))
+
+    def download_footage(
+        self, recording: Recording, sink: BinaryIO, *, within: tuple[dt.datetime, dt.datetime] | None = None
+    ) -> Recording:
+        """``GET /cgi-bin/RPC_Loadfile/<FilePath>``: the stored file as it is (DHAV for ``.dav``), streamed to
+        ``sink``; always the whole file (footage.md §4.2: by-time download, ``loadfile.cgi``, is one
+        library's word only), cut on export."""
+        # The path appended as it is (``RPC_Loadfile//mnt/dvr/...``), brackets unescaped, as python-amcrest sends it.
+        path = "/cgi-bin/RPC_Loadfile/" + recording.handle
+        what = "RPC_Loadfile"
+        written = 0
+        with self.session.stream("GET", path) as resp:
+            if resp.status_code >= 400:
+                body = resp.read().decode("utf-8", "replace")
+                reason = _error_reason(body)
+                if resp.status_code == 401:
+                    raise self._auth_error(reason, what)
+                if resp.status_code == 404:
+                    raise DeviceError(
+                        self.device_id, f"{what}: no file {recording.name or recording.handle}", reason, http_status=404
+                    )
+                raise DeviceError(self.device_id, f"{what} refused", reason or f"HTTP {resp.status_code}",
+                                  http_status=resp.status_code)  # fmt: skip
+            for chunk in resp.iter_bytes(DOWNLOAD_CHUNK):
+                if written == 0 and chunk.startswith(b"Error"):  # an error text where the file should be
+                    said = _error_reason(chunk[:200].decode("utf-8", "replace"))
+                    raise DeviceError(self.device_id, f"{what} refused", said)
+                sink.write(chunk)
+                written += len(chunk)
+        if recording.size_bytes is not None and written < recording.size_bytes:
+            raise MalformedReply(
+                self.device_id, f"download of {recording.name} stopped at {written} of {recording.size_bytes} bytes"
+            )
+        return dataclasses.replace(recording, size_bytes=written)
+
+    def lock_footage(self, channel: int, start: dt.datetime, end: dt.datetime) -> None:
+        raise Unsupported(
+            self.device_id,
+            "no CGI call locks Dahua recordings (only NetSDK's CLIENT_SetMarkFileByTime over port 37777, "
+            "footage.md §4.4): export before the recorder overwrites them",
+        )
 
 
 def _checked_key(key: str) -> str:

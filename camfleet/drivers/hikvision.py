@@ -25,13 +25,15 @@ Reproduce by hand (a simulated camera on 127.77.0.10)::
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import re
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import ClassVar
+from typing import BinaryIO, ClassVar
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
 
@@ -50,6 +52,7 @@ from camfleet.drivers.base import (
     Facts,
     Progress,
     RecorderDriver,
+    Recording,
     RecordingRange,
     UpgradeStatus,
     User,
@@ -77,8 +80,9 @@ SERVICES: dict[str, tuple[str, str]] = {  # switch -> (URL part, root element)
 }
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_MASKS = 4
-SEARCH_PAGE = 50
+SEARCH_PAGE = 40  # what Hikvision's own web client asks for; some NVRs answer 64 at most
 SEARCH_MAX_PAGES = 200
+DOWNLOAD_CHUNK = 1 << 20
 
 
 # --------------------------------------------------------------------------- XML
@@ -676,6 +680,11 @@ class HikvisionNvr(IsapiDevice, RecorderDriver):
     """A Hikvision NVR: IP-camera channels (``InputProxy``), record tracks, disks, footage search."""
 
     name = "hikvision_isapi_nvr"
+    #: How the search reads and writes ``...Z`` times: ``utc``, or ``local`` wall clock (many NVRs do,
+    #: docs/reference/footage.md §1.5); set from the inventory's ``footage_time_basis``.
+    time_basis: str = "utc"
+    _offset_s: int | None = None
+    _by_time: bool | None = None
 
     def protocol_for(self, vendor: str) -> str:
         """``proxyProtocol``: Hikvision's own SDK protocol for its cameras, ONVIF for every other make."""
@@ -824,6 +833,117 @@ class HikvisionNvr(IsapiDevice, RecorderDriver):
 
     # ----------------------------------------------------------------- footage
 
+    def find_footage(self, channel: int, start: dt.datetime, end: dt.datetime) -> list[Recording]:
+        """The channel's recording files overlapping the window (``POST /ISAPI/ContentMgmt/search``, paged
+        while ``MORE``), main-stream track ``<channel>01``, de-duplicated and sorted."""
+        track = channel * 100 + 1
+        found: dict[tuple[str, dt.datetime], Recording] = {}
+        position = 0
+        for _ in range(SEARCH_MAX_PAGES):
+            items, more = self._search_items(track, start, end, position, SEARCH_PAGE)
+            before = len(found)
+            for item in items:
+                found.setdefault((item.name or item.handle, item.start), item)
+            if not more or len(found) == before:  # done, or a page that only repeats what came (a stuck MORE)
+                break
+            position += len(items)
+        return sorted(found.values(), key=lambda r: r.start)
+
+    def download_footage(
+        self, recording: Recording, sink: BinaryIO, *, within: tuple[dt.datetime, dt.datetime] | None = None
+    ) -> Recording:
+        """``/ISAPI/ContentMgmt/download`` of the search's ``playbackURI`` (a program stream), streamed to
+        ``sink``. Where the recorder says it downloads by time (``download/capabilities``), only the
+        part ``within`` the window, by the URI's ``starttime``/``endtime``; else the whole file. GET with
+        the XML body, as most firmware takes it; POST when the recorder refuses that method
+        (docs/reference/footage.md §2.1)."""
+        delivered, uri = recording, recording.handle
+        if within is not None and self.downloads_by_time():
+            a, b = max(recording.start, within[0]), min(recording.end, within[1])
+            if (a, b) != (recording.start, recording.end):
+                uri = _with_times(uri, self._search_time(a), self._search_time(b))
+                delivered = dataclasses.replace(recording, start=a, end=b, handle=uri, size_bytes=None)
+        body = (
+            '<downloadRequest version="1.0" xmlns="http://www.isapi.org/ver20/XMLSchema">'
+            f"{x('playbackURI', uri)}</downloadRequest>"
+        )
+        try:
+            written = self._download("GET", body, sink)
+        except DeviceError as err:
+            if err.http_status not in (400, 405) and err.sub_status != "methodNotAllowed":
+                raise
+            written = self._download("POST", body, sink)
+        if delivered.size_bytes is not None and written < delivered.size_bytes:
+            raise MalformedReply(
+                self.device_id, f"download of {recording.name or recording.handle} stopped at {written} of "
+                f"{delivered.size_bytes} bytes"
+            )  # fmt: skip
+        return dataclasses.replace(delivered, size_bytes=written)
+
+    def downloads_by_time(self) -> bool:
+        """``GET /ISAPI/ContentMgmt/download/capabilities`` says ``isSupportDownloadbyTime`` (asked once);
+        False where the recorder does not answer it (docs/reference/footage.md §2.1: some refuse)."""
+        if self._by_time is None:
+            try:
+                self._by_time = bool(
+                    _bool(text(self.get("/ISAPI/ContentMgmt/download/capabilities"), "isSupportDownloadbyTime"))
+                )
+            except (Unsupported, DeviceError):
+                self._by_time = False
+        return self._by_time
+
+    def _download(self, method: str, body: str, sink: BinaryIO) -> int:
+        what = f"{method} /ISAPI/ContentMgmt/download"
+        headers = {"Content-Type": "application/xml; charset=UTF-8"}
+        with self.session.stream(method, "/ISAPI/ContentMgmt/download", content=body.encode(), headers=headers) as resp:
+            if resp.status_code >= 400 or resp.headers.get("content-type", "").startswith(
+                ("application/xml", "text/xml")
+            ):
+                resp.read()
+                if resp.status_code == 401:
+                    raise self._auth_error(resp, what)
+                if resp.status_code >= 400:
+                    raise self._device_error(resp, what)
+                self._status(self.parse(resp, what), resp, what)  # an XML answer to a download is an error
+                raise MalformedReply(self.device_id, f"{what} answered XML, not footage", _snippet(resp))
+            written = 0
+            for chunk in resp.iter_bytes(DOWNLOAD_CHUNK):
+                sink.write(chunk)
+                written += len(chunk)
+            return written
+
+    def playback_url(self, recording: Recording, rtsp_port: int = 554) -> str:
+        """The recording's RTSP playback URL at this recorder's address (the search's URI may carry another
+        host or the HTTP port, docs/reference/footage.md §1.4); without credentials."""
+        parts = urlsplit(recording.handle)
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return urlunsplit(("rtsp", f"{host}:{rtsp_port}", parts.path, parts.query, ""))
+
+    def lock_footage(self, channel: int, start: dt.datetime, end: dt.datetime) -> None:
+        raise Unsupported(
+            self.device_id,
+            "no ISAPI call locks recordings (only the vendor SDK's NET_DVR_LockFileByName over port 8000 does, "
+            "unconfirmed here): export before the recorder overwrites them",
+        )
+
+    def _basis_offset(self) -> int:
+        if self._offset_s is None:
+            self._offset_s = self.time().utc_offset_s
+        return self._offset_s
+
+    def _search_time(self, when: dt.datetime) -> str:
+        """A search time as this recorder reads it: UTC, or its wall clock marked ``Z`` all the same."""
+        when = when.astimezone(dt.UTC)
+        if self.time_basis == "local":
+            when = when + dt.timedelta(seconds=self._basis_offset())
+        return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def _found_time(self, value: str) -> dt.datetime:
+        when = _utc(value)
+        if self.time_basis == "local":
+            when = when - dt.timedelta(seconds=self._basis_offset())
+        return when
+
     def search_recordings(self, channel: int) -> RecordingRange:
         """Oldest start: the first match of a search from 2000 to now. Newest end: the last page
         of a search over a recent window, widened (1, 7, 31, 366 days, all) until it matches.
@@ -857,12 +977,17 @@ class HikvisionNvr(IsapiDevice, RecorderDriver):
     def _search(
         self, track: int, start: dt.datetime, end: dt.datetime, position: int, limit: int
     ) -> tuple[list[tuple[dt.datetime, dt.datetime]], bool]:
-        fmt = "%Y-%m-%dT%H:%M:%SZ"
+        items, more = self._search_items(track, start, end, position, limit)
+        return [(i.start, i.end) for i in items], more
+
+    def _search_items(
+        self, track: int, start: dt.datetime, end: dt.datetime, position: int, limit: int
+    ) -> tuple[list[Recording], bool]:
         body = (
             f"<CMSearchDescription>{x('searchID', str(uuid.uuid4()).upper())}"
             f"<trackIDList>{x('trackID', track)}</trackIDList>"
-            f"<timeSpanList><timeSpan>{x('startTime', start.astimezone(dt.UTC).strftime(fmt))}"
-            f"{x('endTime', end.astimezone(dt.UTC).strftime(fmt))}</timeSpan></timeSpanList>"
+            f"<timeSpanList><timeSpan>{x('startTime', self._search_time(start))}"
+            f"{x('endTime', self._search_time(end))}</timeSpan></timeSpanList>"
             f"{x('maxResults', limit)}{x('searchResultPostion', position)}"
             "<metadataList><metadataDescriptor>//recordType.meta.std-cgi.com</metadataDescriptor></metadataList>"
             "</CMSearchDescription>"
@@ -870,16 +995,41 @@ class HikvisionNvr(IsapiDevice, RecorderDriver):
         resp = self.call("POST", "/ISAPI/ContentMgmt/search", body)
         el = self.parse(resp, "POST /ISAPI/ContentMgmt/search")
         self._status(el, resp, "POST /ISAPI/ContentMgmt/search")
-        matches = []
+        items = []
         for item in findall(el, "matchList/searchMatchItem"):
             a, b = text(item, "timeSpan/startTime"), text(item, "timeSpan/endTime")
             if a is None or b is None:
                 continue
             try:
-                matches.append((_utc(a), _utc(b)))
+                span = (self._found_time(a), self._found_time(b))
             except ValueError:
                 raise MalformedReply(self.device_id, "search match time is not ISO 8601", f"{a} / {b}") from None
-        return matches, (text(el, "responseStatusStrg") or "").upper() == "MORE"
+            uri = text(item, "mediaSegmentDescriptor/playbackURI") or ""
+            query = parse_qs(urlsplit(uri).query)
+            name = text(item, "mediaSegmentDescriptor/name") or (query.get("name") or [""])[0]
+            sizes = query.get("size")
+            size = _int(sizes[0] if sizes else None, -1)
+            lock = text(item, "mediaSegmentDescriptor/lockStatus")
+            items.append(
+                Recording(
+                    channel=track // 100,
+                    start=span[0],
+                    end=span[1],
+                    handle=uri,
+                    name=name,
+                    size_bytes=size if size >= 0 else None,
+                    locked=None if lock is None else lock.lower() == "lock",
+                )
+            )
+        return items, (text(el, "responseStatusStrg") or "").upper() == "MORE"
+
+
+def _with_times(uri: str, start: str, end: str) -> str:
+    """The playback URI asking for ``start``..``end`` (ISAPI times) instead of its file's span."""
+    compact = {k: v.replace("-", "").replace(":", "") for k, v in (("starttime", start), ("endtime", end))}
+    parts = urlsplit(uri)
+    query = [(k, compact.get(k, v[-1])) for k, v in parse_qs(parts.query, keep_blank_values=True).items()]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join(f"{k}={v}" for k, v in query), ""))
 
 
 def _utc(value: str) -> dt.datetime:

@@ -24,8 +24,9 @@ Reproduce by hand (a simulated camera on 127.77.0.10)::
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -117,6 +118,38 @@ class DeviceSession:
 
     def close(self) -> None:
         self._client.close()
+
+    @contextlib.contextmanager
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        content: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Iterator[httpx.Response]:
+        """A request whose reply body is read by the caller (``iter_bytes``), for recordings: the same
+        errors as :meth:`request`; the read timeout holds per chunk, there is no total deadline."""
+        what = f"{method} {path.split('?', 1)[0]}"
+        if self.refused is not None:
+            raise type(self.refused)(
+                self.device_id, f"not sending the refused credentials again ({what})", self.refused.device_said
+            )
+        with self._transport_errors(what), self._client.stream(method, path, content=content, headers=headers) as resp:
+            yield resp
+
+    @contextlib.contextmanager
+    def _transport_errors(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except httpx.ConnectTimeout:
+            raise Unreachable(self.device_id, f"no answer to connect within {self.timeout:g} s ({what})") from None
+        except httpx.TimeoutException as exc:
+            raise DeviceTimeout(
+                self.device_id, f"no reply within {self.timeout:g} s ({what}; {type(exc).__name__})"
+            ) from None
+        except httpx.TransportError as exc:
+            raise Unreachable(self.device_id, f"connection failed ({what}; {_reason(exc)})") from None
 
     def request(
         self,

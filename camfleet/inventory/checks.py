@@ -19,7 +19,7 @@ from camfleet.inventory.fleet import Fleet
 from camfleet.inventory.messages import dotted, label_for, looks_secret
 from camfleet.inventory.plans import budget_rows, recorder_plans
 from camfleet.inventory.problems import DocPath, Problem, Severity
-from camfleet.model import DEPLOYED, KNOWN_DRIVERS, CameraKind, CameraStatus, Funding, RouterRole
+from camfleet.model import CAMERA_DRIVERS, DEPLOYED, CameraKind, CameraStatus, Funding, RouterRole
 
 # Vietnamese mobile and landline numbers, with or without +84 and separators.
 _PHONE = re.compile(r"(?<![\d.])(?:\+84|0)(?:[\s.-]?\d){8,10}(?![\d.])")
@@ -483,11 +483,34 @@ def funding_by_kind(fleet: Fleet) -> Iterator[Problem]:
 def drivers(fleet: Fleet) -> Iterator[Problem]:
     """A driver override names a driver camfleet has."""
     for cam in fleet.cameras.values():
-        if cam.device is not None and cam.device.driver is not None and cam.device.driver not in KNOWN_DRIVERS:
+        if (
+            cam.device is not None
+            and cam.device.driver is not None
+            and cam.device.driver not in CAMERA_DRIVERS.values()
+        ):
             yield _problem(
                 fleet.origin("cameras", cam.id).at("device", "driver"),
                 f"{cam.id}.device.driver",
-                f"no driver '{cam.device.driver}'; use one of: {', '.join(sorted(KNOWN_DRIVERS))}, or leave it out",
+                f"no driver '{cam.device.driver}'; use one of: {', '.join(sorted(set(CAMERA_DRIVERS.values())))}, or leave it out",
+            )
+
+
+def officers(fleet: Fleet) -> Iterator[Problem]:
+    """An officer belongs to the station or to a listed authority; only the station's approve footage."""
+    for officer in fleet.officers.values():
+        origin = fleet.origin("officers", officer.id)
+        if officer.organisation != "station" and officer.organisation not in fleet.authorities:
+            known = ", ".join(["station", *sorted(fleet.authorities)])
+            yield _problem(
+                origin.at("organisation"),
+                f"{officer.id}.organisation",
+                f"no authority '{officer.organisation}'; use one of: {known}",
+            )
+        elif officer.approves_footage and officer.organisation != "station":
+            yield _problem(
+                origin.at("approves_footage"),
+                f"{officer.id}.approves_footage",
+                "only an officer of the station approves a footage request; remove approves_footage",
             )
 
 
@@ -505,4 +528,5 @@ ALL: tuple[Callable[[Fleet], Iterable[Problem]], ...] = (
     households_unused,
     funding_by_kind,
     drivers,
+    officers,
 )

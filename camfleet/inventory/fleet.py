@@ -10,6 +10,7 @@ from pathlib import Path
 
 from camfleet.inventory.problems import DocPath
 from camfleet.model import (
+    Authority,
     Camera,
     CameraKind,
     Equipment,
@@ -17,6 +18,7 @@ from camfleet.model import (
     Household,
     Link,
     LinkRouter,
+    Officer,
     Recorder,
     Site,
     StreamProfile,
@@ -64,6 +66,8 @@ class Fleet:
     firmware: dict[str, FirmwareEntry] = field(default_factory=dict)
     recorders: dict[str, Recorder] = field(default_factory=dict)
     equipment: dict[str, Equipment] = field(default_factory=dict)
+    authorities: dict[str, Authority] = field(default_factory=dict)
+    officers: dict[str, Officer] = field(default_factory=dict)
     link_routers: dict[str, LinkRouter] = field(default_factory=dict)
     links: dict[str, Link] = field(default_factory=dict)
     cameras: dict[str, Camera] = field(default_factory=dict)

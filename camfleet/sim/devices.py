@@ -445,14 +445,52 @@ class ProxyChannel:
 
 @dataclass
 class RecordingSpan:
-    """Footage kept for one channel: oldest start, newest end (UTC seconds), bytes on disk.
+    """Footage kept for one channel: oldest start, newest end (UTC seconds), bytes on disk, and the
+    holes in between (the camera was offline, the recorder could not reach it), oldest first.
 
-    One span per channel keeps tick() cheap; gaps while a camera was offline are not kept.
+    One span per channel keeps tick() cheap; at most :data:`MAX_GAPS` holes are kept (the oldest
+    are forgotten, as a recorder's index of a busy channel would be).
     """
 
     start: float | None = None
     end: float | None = None
     bytes: int = 0
+    gaps: list[list[float]] = field(default_factory=list)
+
+    def note_gap(self, since: float, until: float) -> None:
+        if until - since >= GAP_MIN_S:
+            self.gaps.append([since, until])
+            del self.gaps[:-MAX_GAPS]
+
+    def trim(self) -> None:
+        """Forget holes before the (moved) oldest footage."""
+        if self.start is None:
+            self.gaps.clear()
+            return
+        kept = []
+        for a, b in self.gaps:
+            if b <= self.start:
+                continue
+            kept.append([max(a, self.start), b])
+        self.gaps = kept
+
+    def pieces(self) -> list[tuple[float, float]]:
+        """The recorded stretches: the span minus its holes."""
+        if self.start is None or self.end is None or self.bytes <= 0:
+            return []
+        out, cursor = [], self.start
+        for a, b in self.gaps:
+            if a > cursor:
+                out.append((cursor, min(a, self.end)))
+            cursor = max(cursor, b)
+        if cursor < self.end:
+            out.append((cursor, self.end))
+        return [(a, b) for a, b in out if b > a]
+
+
+#: A stretch without recording shorter than this is not a hole (a tick's jitter).
+GAP_MIN_S = 2.0
+MAX_GAPS = 2000
 
 
 class ChannelStatus(NamedTuple):
@@ -641,8 +679,11 @@ class NvrState(DeviceState):
             if written <= 0:
                 continue
             span = self.recordings.setdefault(n, RecordingSpan())
+            began = now - dt * scale
             if span.start is None or span.bytes == 0:
-                span.start = now - dt * scale
+                span.start = began
+            elif span.end is not None:
+                span.note_gap(span.end, began)
             span.end = now
             span.bytes += written
             self._write_to_disks(written)
@@ -685,6 +726,7 @@ class NvrState(DeviceState):
             s.start = hi if s.bytes > 0 else None
             if s.bytes == 0:
                 s.end = None
+            s.trim()
         if from_disks:
             for d in self.disks:
                 if dropped <= 0:

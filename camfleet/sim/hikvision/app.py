@@ -26,7 +26,7 @@ from camfleet.sim.devices import CameraState, NvrState
 from camfleet.sim.faults import Faults
 from camfleet.sim.hikvision.camera import IsapiCamera
 from camfleet.sim.hikvision.device import IsapiDevice
-from camfleet.sim.hikvision.nvr import IsapiNvr
+from camfleet.sim.hikvision.nvr import Footage, IsapiNvr
 from camfleet.sim.httpdevice import Clock, device_app
 from camfleet.sim.httpserve import Timings
 
@@ -65,9 +65,12 @@ def nvr_app(
     clock: Clock,
     on_change: Callable[[], None],
     timings: Timings | None = None,
+    footage: Footage | None = None,
 ) -> web.Application:
-    """An ISAPI NVR over ``state`` (realm ``NVR(<digits>)`` [?])."""
+    """An ISAPI NVR over ``state`` (realm ``NVR(<digits>)`` [?]); ``footage`` says what its files show
+    (none: searches answer, downloads are refused)."""
     device = IsapiNvr(
         state, faults, clock=clock, on_change=on_change, timings=timings or Timings(), realm=realm("NVR", state.serial)
     )
+    device.footage = footage
     return device_app(device, DEVICE, max_field_size=16384)

@@ -129,7 +129,8 @@ class IsapiBase(HttpDevice):
             matched, not_allowed = None, True
         else:
             not_allowed = False
-        body = await request.read() if request.method in ("PUT", "POST") else b""
+        # A GET may carry a body too: the footage download is a GET with its XML (cameras, most NVRs).
+        body = await request.read() if request.method in ("PUT", "POST") or request.can_read_body else b""
         if matched is not None and matched[0] in self.OPEN:
             return await self._call(matched, request, body)
         if not self.state.activated:

@@ -18,14 +18,20 @@ Reproduce by hand (a recorder of a running ``camfleet sim`` on 127.78.0.1)::
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
 import re
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 from xml.etree.ElementTree import Element
 
 from aiohttp import web
 
 from camfleet.sim.devices import NvrState, ProxyChannel, RecordingSpan
+from camfleet.sim.footage import CLIP_S, ProgramStream, minute_clip
 from camfleet.sim.hikvision.device import IsapiDevice
 from camfleet.sim.hikvision.dispatch import routes
 from camfleet.sim.hikvision.xml import (
@@ -42,9 +48,29 @@ from camfleet.sim.hikvision.xml import (
     x,
 )
 from camfleet.sim.httpserve import snapshot_jpeg
+from camfleet.sim.media import MediaError, StreamSpec
 
+log = logging.getLogger("camfleet.sim")
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-SEGMENT_S = 3600  # one search match per hour of footage
+SEGMENT_S = 3600  # a recording file holds at most an hour (real NVRs' files are 40-70 min)
+
+
+@dataclass(frozen=True)
+class Footage:
+    """What a recorder's files show: each channel's stream (the camera's main stream) and the zone of its clock."""
+
+    spec_of: Callable[[int], StreamSpec | None]
+    zone: str = "UTC"
+
+
+def compact(t: float) -> str:
+    """``20260101T120000Z``, the playback URI's time form."""
+    return utc_z(t).replace("-", "").replace(":", "")
+
+
+def file_name(channel: int, start: float) -> str:
+    """A 17-digit file name as NVRs give them, unique per channel and start."""
+    return f"{channel:03d}{int(start):014d}"
 
 
 class IsapiNvr(IsapiDevice):
@@ -68,12 +94,16 @@ class IsapiNvr(IsapiDevice):
         ("PUT", r"/ISAPI/ContentMgmt/record/tracks/(?P<id>\d+)", "put_track"),
         ("GET", r"/ISAPI/ContentMgmt/record/status", "get_record_status"),
         ("POST", r"/ISAPI/ContentMgmt/search", "post_search"),
+        ("GET", r"/ISAPI/ContentMgmt/download/capabilities", "get_download_capabilities"),
+        ("GET", r"/ISAPI/ContentMgmt/download", "download"),
+        ("POST", r"/ISAPI/ContentMgmt/download", "download"),
         ("GET", r"/ISAPI/Streaming/channels/(?P<id>\d+)/picture", "get_picture"),
         ("GET", r"/ISAPI/ContentMgmt/StreamingProxy/channels/(?P<id>\d+)/picture", "get_picture"),
     )
     NS = NS_NVR
     DEVICE_TYPE = "NVR"
     state: NvrState
+    footage: Footage | None = None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if self.state.apply_faults(self.faults):
@@ -328,7 +358,7 @@ class IsapiNvr(IsapiDevice):
     async def post_search(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
         el = parse_body(body, "CMSearchDescription")
         search_id = text(el, "searchID") or str(uuid.uuid4())
-        track = get_int(el, "trackIDList/trackID")
+        track = get_int(el, "trackIDList/trackID") or get_int(el, "trackList/trackID")
         start_text, end_text = text(el, "timeSpanList/timeSpan/startTime"), text(el, "timeSpanList/timeSpan/endTime")
         if track is None or start_text is None or end_text is None:
             raise IsapiError(6, "badXmlContent")
@@ -343,11 +373,13 @@ class IsapiNvr(IsapiDevice):
         host = request.host.split(":")[0]
         for seg_start, seg_end in matches:
             a, b = utc_z(seg_start), utc_z(seg_end)
-            uri = f"rtsp://{host}/Streaming/tracks/{track}/?starttime={a.replace('-', '').replace(':', '')}&endtime={b.replace('-', '').replace(':', '')}"
+            name = file_name(n, seg_start)
+            uri = f"rtsp://{host}/Streaming/tracks/{track}/?starttime={compact(seg_start)}&endtime={compact(seg_end)}&name={name}"
             items += (
                 f"<searchMatchItem>{x('sourceID', '{0000-0000}')}{x('trackID', track)}"
                 f"<timeSpan>{x('startTime', a)}{x('endTime', b)}</timeSpan>"
-                f"<mediaSegmentDescriptor>{x('contentType', 'video')}{x('codecType', 'H.264-BP')}{x('playbackURI', uri)}</mediaSegmentDescriptor>"
+                f"<mediaSegmentDescriptor>{x('contentType', 'video')}{x('codecType', 'H.264-BP')}{x('playbackURI', uri)}"
+                f"{x('lockStatus', 'unlock')}{x('name', name)}</mediaSegmentDescriptor>"
                 f"<metadataMatches>{x('metadataDescriptor', 'recordType.meta.hikvision.com/timing')}</metadataMatches></searchMatchItem>"
             )
         state = "NO MATCHES" if not matches else "MORE" if position + len(matches) < total else "OK"
@@ -359,6 +391,65 @@ class IsapiNvr(IsapiDevice):
             + f"<matchList>{items}</matchList>"
         )
         return self.xml("CMSearchResult", inner)
+
+    # ----------------------------------------------------------------- download
+
+    async def get_download_capabilities(
+        self, request: web.Request, m: re.Match[str], body: bytes
+    ) -> web.StreamResponse:
+        """``DownloadAbility`` (as HikLoad reads it [L]): by file name, and by time (the URI's times)."""
+        inner = x("isSupportDownloadbyTime", True) + x("isSupportDownloadbyFileName", True)
+        return self.xml("DownloadAbility", inner)
+
+    async def download(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
+        """A recording as a program stream (``Opaque/data``): the file the URI names, or the part of it the
+        URI's ``starttime``/``endtime`` ask for (this recorder downloads by time)."""
+        el = parse_body(body, "downloadRequest")
+        uri = text(el, "playbackURI")
+        if not uri:
+            raise IsapiError(6, "badXmlContent")
+        parts = urlsplit(uri)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        track_m = re.search(r"/Streaming/tracks/(\d+)", parts.path)
+        if track_m is None or "starttime" not in query or "endtime" not in query:
+            raise IsapiError(6, "badXmlContent")
+        n, stream = divmod(int(track_m.group(1)), 100)
+        start, end = parse_time(query["starttime"], 0), parse_time(query["endtime"], 0)
+        span = self.state.recordings.get(n) if stream == 1 else None
+        pieces = [
+            (max(a, start), min(b, end)) for a, b in (span.pieces() if span else []) if min(b, end) > max(a, start)
+        ]
+        spec = self.footage.spec_of(n) if self.footage else None
+        if not pieces or spec is None:
+            raise IsapiError(4, "notSupport", http=404, description="no such recording")
+        resp = web.StreamResponse(headers={"Content-Type": "Opaque/data"})
+        await resp.prepare(request)
+        loop = asyncio.get_running_loop()
+        zone = self.footage.zone if self.footage else "UTC"
+
+        # A file (and each stretch of it after a hole) starts on a keyframe at or after its recording
+        # started; the pictures of a hole are not in it.
+        fps, gop = spec.fps, spec.gop
+        writer = ProgramStream(fps)
+        try:
+            await resp.write(writer.header())
+            for a, b in pieces:
+                epoch = int(a // CLIP_S) * CLIP_S
+                lo = -(-round((a - epoch) * fps) // gop) * gop
+                while epoch < b:
+                    hi = min(CLIP_S * fps, round((b - epoch) * fps))
+                    if hi > lo:
+                        clip = await loop.run_in_executor(None, minute_clip, spec, epoch, zone)
+                        for chunk in writer.pictures_of(clip, lo, hi):
+                            await resp.write(chunk)
+                    epoch, lo = epoch + CLIP_S, 0
+        except MediaError as exc:  # the headers are gone: cut the download short, as a failing disk would
+            log.error("nvr download of %s: %s", uri, exc)
+            if request.transport is not None:
+                request.transport.abort()
+            return resp
+        await resp.write_eof()
+        return resp
 
     async def get_picture(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
         n, _ = divmod(int(m.group("id")), 100)
@@ -373,16 +464,17 @@ class IsapiNvr(IsapiDevice):
 def _segments(
     span: RecordingSpan | None, window: tuple[float, float], position: int, limit: int
 ) -> tuple[list[tuple[float, float]], int]:
-    """Hour-long files covering ``span`` inside ``window``: (page from ``position``, total count)."""
-    if span is None or span.start is None or span.end is None or span.bytes <= 0:
+    """The recording files inside ``window``: every recorded stretch (the span minus its holes) cut
+    at each hour, as (page from ``position``, total count)."""
+    if span is None:
         return [], 0
-    lo, hi = max(span.start, window[0]), min(span.end, window[1])
-    if hi <= lo:
-        return [], 0
-    first = int(lo // SEGMENT_S)
-    last = int((hi - 1e-9) // SEGMENT_S)
-    total = last - first + 1
-    page = []
-    for k in range(first + position, min(last, first + position + limit - 1) + 1):
-        page.append((max(lo, k * SEGMENT_S), min(hi, (k + 1) * SEGMENT_S)))
-    return page, total
+    files = []
+    for a, b in span.pieces():
+        lo, hi = max(a, window[0]), min(b, window[1])
+        k = int(a // SEGMENT_S)
+        while k * SEGMENT_S < b:
+            fa, fb = max(a, k * SEGMENT_S), min(b, (k + 1) * SEGMENT_S)
+            if fb > lo and fa < hi:
+                files.append((fa, fb))
+            k += 1
+    return files[position : position + limit], len(files)

@@ -17,9 +17,12 @@ import re
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
-from camfleet.sim.media import StreamSpec
+from camfleet.sim.media import Clip, StreamSpec
 
-Resolver = Callable[[str], StreamSpec | None]
+#: What a URL asks for: a live stream's spec (its shared, looping clip), or a function that makes the
+#: clip a playback URL asks for (a recorder's footage; run off the event loop), or None (404).
+Source = StreamSpec | Callable[[], Clip]
+Resolver = Callable[[str], Source | None]
 
 
 def hikvision_resolver(main: StreamSpec, sub: StreamSpec | None = None, channel: int = 1) -> Resolver:

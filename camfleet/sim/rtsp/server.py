@@ -174,7 +174,9 @@ class RtspServer:
             return Reply(454)
         return conn.session
 
-    async def _clip(self, spec: StreamSpec) -> Clip:
+    async def _clip(self, spec: StreamSpec | Callable[[], Clip]) -> Clip:
+        if not isinstance(spec, StreamSpec):
+            return await asyncio.to_thread(spec)  # a recorder's footage: made on demand, off the loop
         clip = cached_clip(spec)
         # First use of a spec runs ffmpeg; keep the loop (and every other camera) responsive meanwhile.
         return clip if clip is not None else await asyncio.to_thread(clip_for, spec)

@@ -78,7 +78,9 @@ class SimTown:
         self._folder = StateFolder(state_dir)
         self._builder = TownBuilder(fleet, credentials, self._folder, self.clock)
         self._channels = ChannelSource(self._by_address, self.clock)
-        self._listeners = Listeners(self.devices, self.clock, state_dir)
+        self._listeners = Listeners(
+            self.devices, self.clock, state_dir, camera_at=self._channels.camera_at, zone=fleet.town.timezone
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     # ---------------------------------------------------------------- building

@@ -18,23 +18,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
 
 from camfleet.sim import dahua, hikvision
 from camfleet.sim.devices import CameraState, NvrState, StreamConfig
+from camfleet.sim.footage import CLIP_S, access_units, minute_clip
+from camfleet.sim.hikvision.nvr import Footage
+from camfleet.sim.hikvision.xml import parse_time
 from camfleet.sim.httpserve import serve
-from camfleet.sim.media import MediaError, StreamSpec, clip_for
+from camfleet.sim.media import Clip, MediaError, StreamSpec, clip_for, parse_annexb
 from camfleet.sim.routeros import RouterOsServer, RouterOsState, load_or_create_host_key
 from camfleet.sim.rtsp import RtspServer, dahua_resolver, hikvision_resolver
+from camfleet.sim.rtsp.resolvers import Source
 from camfleet.sim.town.clock import SimClock
 from camfleet.sim.town.device import MAIN, SUB, SimDevice
 from camfleet.sim.town.faults import propagate_links
 
 SYNC_FALLBACK_S = 2.0  # listeners follow fault changes at once; this re-checks them anyway
+#: Minutes of footage an RTSP playback session streams (then it loops): enough for a client to
+#: check the picture; exports go through the HTTP download, as a station's should.
+PLAYBACK_MINUTES = 2
 
 
 def stream_spec(config: StreamConfig | None) -> StreamSpec | None:
@@ -66,10 +75,20 @@ def _mark_dirty(dev: SimDevice) -> Callable[[], None]:
 class Listeners:
     """Every device's servers, and the HTTP listeners that follow its faults."""
 
-    def __init__(self, devices: dict[str, SimDevice], clock: SimClock, state_dir: Path) -> None:
+    def __init__(
+        self,
+        devices: dict[str, SimDevice],
+        clock: SimClock,
+        state_dir: Path,
+        *,
+        camera_at: Callable[[str], SimDevice | None] | None = None,
+        zone: str = "UTC",
+    ) -> None:
         self.devices = devices
         self.clock = clock
         self.state_dir = state_dir
+        self.camera_at = camera_at or (lambda address: None)
+        self.zone = zone
         self._syncs: set[asyncio.Task[None]] = set()  # listener syncs that fault changes started
         self._sync_pending = False
         self._sync_lock = asyncio.Lock()
@@ -85,11 +104,15 @@ class Listeners:
                 await self._serve_http(dev, ports["http"])
                 if dev.role == "camera":
                     await self._serve_rtsp(dev, ports["rtsp"])
+                elif dev.role == "recorder":
+                    await self._serve_playback(dev, ports["rtsp"])
 
     async def _serve_http(self, dev: SimDevice, port: int) -> None:
         state = dev.state
         if isinstance(state, NvrState):
-            app = hikvision.nvr_app(state, dev.faults, clock=self.clock, on_change=_mark_dirty(dev))
+            app = hikvision.nvr_app(
+                state, dev.faults, clock=self.clock, on_change=_mark_dirty(dev), footage=self._footage(state)
+            )
         elif dev.vendor == "hikvision":
             assert isinstance(state, CameraState)
             app = hikvision.camera_app(state, dev.faults, clock=self.clock, on_change=_mark_dirty(dev))
@@ -109,7 +132,7 @@ class Listeners:
         style: Literal["hikvision", "dahua"] = "hikvision" if dev.vendor == "hikvision" else "dahua"
         realm = state.mac.replace(":", "").lower() if style == "hikvision" else f"Login to {state.serial}"
 
-        def resolve(path: str) -> StreamSpec | None:
+        def resolve(path: str) -> Source | None:
             main, sub = stream_spec(state.streams.get(MAIN)), stream_spec(state.streams.get(SUB))
             if main is None:
                 return None
@@ -117,6 +140,52 @@ class Listeners:
             return make(main, sub)(path)
 
         server = RtspServer(dev.address, port, realm, state.passwords, resolve, dev.faults, style=style)
+        await server.start()
+        dev.rtsp, dev.ports["rtsp"] = server, server.port
+
+    def _footage(self, nvr: NvrState) -> Footage:
+        """What the recorder's files show: each channel's camera's main stream, in the town's time zone."""
+
+        def spec_of(n: int) -> StreamSpec | None:
+            channel = nvr.channels.get(n)
+            cam = self.camera_at(channel.address) if channel else None
+            state = cam.state if cam is not None else None
+            return stream_spec(state.streams.get(MAIN)) if isinstance(state, CameraState) else None
+
+        return Footage(spec_of, self.zone)
+
+    async def _serve_playback(self, dev: SimDevice, port: int) -> None:
+        """The recorder's RTSP: ``/Streaming/tracks/<ch>01?starttime=...`` plays its footage from that time."""
+        state = dev.state
+        assert isinstance(state, NvrState)
+        footage = self._footage(state)
+        tracks = re.compile(r"^/streaming/tracks/(\d+)/?$")
+
+        def resolve(target: str) -> Callable[[], Clip] | None:
+            parts = urlsplit(target)
+            m = tracks.match(parts.path.lower())
+            query = {k.lower(): v[-1] for k, v in parse_qs(parts.query).items()}
+            if m is None or "starttime" not in query:
+                return None
+            n, stream = divmod(int(m.group(1)), 100)
+            spec = footage.spec_of(n)
+            span = state.recordings.get(n)
+            start = parse_time(query["starttime"], 0)
+            if stream != 1 or spec is None or span is None or not any(a <= start < b for a, b in span.pieces()):
+                return None
+            first = int(start // CLIP_S) * CLIP_S
+            # From the keyframe at or before starttime, as a recorder seeks (GOPs are regular, a minute starts on one).
+            skip = int((start - first) * spec.fps) // spec.gop * spec.gop
+
+            def clip() -> Clip:
+                minutes = [minute_clip(spec, first + k * CLIP_S, footage.zone) for k in range(PLAYBACK_MINUTES)]
+                data = b"".join(access_units(minutes[0])[skip:]) + b"".join(minutes[1:])
+                return parse_annexb(spec, data)
+
+            return clip
+
+        realm = state.mac.replace(":", "").lower()
+        server = RtspServer(dev.address, port, realm, state.passwords, resolve, dev.faults, style="hikvision")
         await server.start()
         dev.rtsp, dev.ports["rtsp"] = server, server.port
 

@@ -1,4 +1,4 @@
-"""The ``camfleet`` command: validate, report, status, schema, firmware, sim, exporter.
+"""The ``camfleet`` command: validate, report, status, schema, firmware, footage, sim, exporter.
 
 Exit codes: 0 fine, 1 the inventory (or a device) has problems, 2 bad usage.
 Mistakes get one line each on stderr, never a traceback.
@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from camfleet import __version__
+from camfleet.cli.footage import add_parser as add_footage
 from camfleet.exporter.commands import add_parser as add_exporter
 from camfleet.inventory import InventoryError, Problem, load
 from camfleet.inventory.catalogue import vulnerable_devices
@@ -183,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_firmware)
 
+    add_footage(sub)
     add_sim(sub)
     add_exporter(sub)
     return parser
