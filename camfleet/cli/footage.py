@@ -130,6 +130,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     result = verify(Path(args.package), expected_fingerprint=args.fingerprint)
     if args.folder:
         _, log = _town(args)
+        if Path(args.package).is_dir():
+            result.problems += footage.town_log_problems(Path(args.package), log)
         log.append(
             "verification",
             result.case or Path(args.package).name,
@@ -212,8 +214,11 @@ def cmd_log(args: argparse.Namespace) -> int:
     if args.case:
         sys.stdout.write(log.case_lines(args.case).decode("utf-8"))
     elif not problems:
-        entries = len([line for line in raw.split(b"\n") if line.strip()])
-        print(f"Nhật ký nguyên vẹn / log intact: {log.path}, {entries} mục / entries")
+        seq, head = log.head()
+        print(
+            f"Nhật ký nguyên vẹn / log intact: {log.path}, {seq} mục / entries; "
+            f"mục cuối / last entry sha256 {head} (ghi vào sổ để đối chiếu / write it in the paper register)"
+        )
     return 1 if problems else 0
 
 
@@ -258,7 +263,12 @@ def add_parser(sub: Any) -> None:
     p = cmds.add_parser("verify", help="check a package offline: hashes, signature, manifest, custody chain")
     p.add_argument("package", help="the package folder")
     p.add_argument("--fingerprint", help="the station's published key fingerprint, to pin the key")
-    p.add_argument("--town", dest="folder", help="log the verification in this town's custody log")
+    p.add_argument(
+        "--town",
+        dest="folder",
+        help="also check that this town's custody log is whole and still holds the entry the package was "
+        "sealed after, and log the verification there",
+    )
     p.add_argument("--by", help="id of who verifies (with --town)")
     p.add_argument("--log", help="custody log file (with --town)")
     p.set_defaults(func=_guarded(cmd_verify), vault_password_file=None)

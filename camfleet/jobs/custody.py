@@ -139,6 +139,13 @@ class CustodyLog:
         except FileNotFoundError:
             return b""
 
+    def head(self) -> tuple[int, str]:
+        """(seq, SHA-256) of the log's last line; (0, genesis) for an empty log."""
+        seq, last = 0, GENESIS
+        for _, entry in read_entries(self.read()):
+            seq, last = int(entry.data.get("seq", seq + 1)), entry.hash
+        return seq, last
+
     def case_lines(self, case: str) -> bytes:
         """The log's lines of one case, as written (what a package carries)."""
         out = [line for line in self.read().split(b"\n") if line.strip() and _case_of(line) == case]
@@ -196,3 +203,19 @@ def verify_case_chain(raw: bytes, case: str) -> list[str]:
     except ValueError as err:
         problems.append(str(err))
     return problems
+
+
+def holds(raw: bytes, seq: int, digest: str) -> str | None:
+    """None when the log's entry ``seq`` is the line whose SHA-256 is ``digest`` (a signed package's
+    ``custody_log`` anchor), else what is wrong: a log cut, or rewritten before that line."""
+    try:
+        for number, entry in read_entries(raw):
+            if entry.data.get("seq") == seq:
+                if entry.hash == digest:
+                    return None
+                return (
+                    f"line {number} (seq {seq}) is not the entry the package was sealed after (the log was rewritten)"
+                )
+    except ValueError as err:
+        return str(err)
+    return f"no entry seq {seq}: the log was cut after the package was sealed"

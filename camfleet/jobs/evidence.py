@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 
 from camfleet.jobs.custody import verify_case_chain
+from camfleet.jobs.files import sha256_file, write_atomic
 
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.json.sig"
@@ -44,7 +45,6 @@ PUBLIC_KEY = "station-key.pub"
 PUBLIC_KEY_PEM = "station-key.pem"
 SUMS = "SHA256SUMS"
 CUSTODY = "custody.jsonl"
-CHUNK = 1 << 20
 #: The vault variable holding the station's signing key (base64 of the 32-byte Ed25519 seed).
 SIGNING_KEY_VAR = "vault_footage_signing_key"
 
@@ -114,37 +114,34 @@ def read_public_key(text: str) -> bytes:
 # --------------------------------------------------------------------------- files
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o640)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:
     """The manifest as written and signed (stable: keys sorted, UTF-8, indented for a reader)."""
     return (json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8")
 
 
-def seal(folder: Path, manifest: dict[str, Any], key: SigningKey, custody_excerpt: bytes, extra: Iterable[str]) -> None:
+def seal(
+    folder: Path,
+    manifest: dict[str, Any],
+    key: SigningKey,
+    custody_excerpt: bytes,
+    extra: Iterable[str],
+    *,
+    town_head: tuple[int, str] | None = None,
+) -> None:
     """Write the manifest, its signature, the public key, the custody excerpt, and SHA256SUMS over
-    every file of the package (``extra``: files already written, relative to ``folder``)."""
+    every file of the package (``extra``: files already written, relative to ``folder``).
+
+    The signed manifest names the SHA-256 of the custody excerpt and of every ``extra`` document
+    (``documents``), so none of them can be edited and re-hashed without the station's key, and,
+    with ``town_head`` (seq, hash of the town log's last line when sealing), where the package sits
+    in the town's log: a log later cut or rewritten before that line no longer matches a package
+    the authority holds (:func:`camfleet.jobs.custody.holds`)."""
+    extra = sorted(set(extra))
+    documents = [{"file": name, "sha256": sha256_file(folder / name)} for name in extra]
+    documents.append({"file": CUSTODY, "sha256": hashlib.sha256(custody_excerpt).hexdigest()})
+    manifest["documents"] = documents
+    if town_head is not None:
+        manifest["custody_log"] = {"seq": town_head[0], "head_sha256": town_head[1]}
     data = manifest_bytes(manifest)
     write_atomic(folder / MANIFEST, data)
     write_atomic(folder / SIGNATURE, base64.b64encode(key.sign(data)) + b"\n")
@@ -223,20 +220,33 @@ def verify(folder: Path, *, expected_fingerprint: str | None = None) -> Verifica
     _check_signature(folder, manifest_raw, result, expected_fingerprint)
     sums = _read_sums(folder, problems)
     listed = set(sums)
+    hashed: dict[str, str] = {}
+
+    def digest_of(path: Path) -> str:  # each file read once, however many lists name it
+        key = str(path)
+        if key not in hashed:
+            hashed[key] = sha256_file(path)
+        return hashed[key]
+
     for name, digest in sorted(sums.items()):
-        if Path(name).is_absolute() or ".." in Path(name).parts:
+        if _outside(name):
             problems.append(f"{SUMS}: {name!r} points outside the package")
             continue
         path = folder / name
         if not path.is_file():
             problems.append(f"{name}: missing (listed in {SUMS})")
-        elif sha256_file(path) != digest:
+        elif digest_of(path) != digest:
             problems.append(f"{name}: changed (its SHA-256 is not the one in {SUMS})")
         result.files += 1
-    for clip in manifest.get("clips", []):
-        name = str(clip.get("file", ""))
-        if not name or Path(name).is_absolute() or ".." in Path(name).parts:
-            problems.append(f"{MANIFEST}: clip file {name!r} points outside the package")
+    documents = manifest.get("documents")
+    if not isinstance(documents, list) or not any(isinstance(d, dict) and d.get("file") == CUSTODY for d in documents):
+        problems.append(f"{MANIFEST}: names no custody excerpt (a package sealed without it)")
+        documents = documents if isinstance(documents, list) else []
+    named = [("clip file", c) for c in manifest.get("clips", [])] + [("document", d) for d in documents]
+    for kind, entry in named:
+        name = str(entry.get("file", "")) if isinstance(entry, dict) else ""
+        if _outside(name):
+            problems.append(f"{MANIFEST}: {kind} {name!r} points outside the package")
             continue
         path = folder / name
         if not path.is_file():
@@ -244,9 +254,9 @@ def verify(folder: Path, *, expected_fingerprint: str | None = None) -> Verifica
             continue
         if name not in listed:
             problems.append(f"{name}: not in {SUMS}")
-        if sha256_file(path) != clip.get("sha256"):
+        if digest_of(path) != entry.get("sha256"):
             problems.append(f"{name}: changed (its SHA-256 is not the one in {MANIFEST})")
-        if path.stat().st_size != clip.get("size_bytes"):
+        if kind == "clip file" and path.stat().st_size != entry.get("size_bytes"):
             problems.append(f"{name}: its size is not the one in {MANIFEST}")
     on_disk = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()} - {SUMS}
     for name in sorted(on_disk - listed):
@@ -260,6 +270,11 @@ def verify(folder: Path, *, expected_fingerprint: str | None = None) -> Verifica
         if not custody.strip():
             problems.append(f"{CUSTODY}: empty")
     return result
+
+
+def _outside(name: str) -> bool:
+    """A listed name that is empty or leads out of the package folder."""
+    return not name or Path(name).is_absolute() or ".." in Path(name).parts
 
 
 def _check_signature(folder: Path, manifest_raw: bytes, result: Verification, expected: str | None) -> None:

@@ -15,7 +15,6 @@ files the simulated devices accept; the reference town's catalogue carries their
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,10 +28,10 @@ from camfleet.inventory.catalogue import FirmwareError, FirmwareStatus, status_o
 from camfleet.inventory.edit import EditError, record_firmware
 from camfleet.inventory.fleet import Fleet
 from camfleet.jobs.base import Credentials, JobError, connect
+from camfleet.jobs.files import sha256_file
 from camfleet.model import Camera, Recorder
 from camfleet.probes.rtsp import probe_stream
 
-CHUNK = 1 << 20
 DEFAULT_STORE = "firmware"
 
 
@@ -45,15 +44,6 @@ class StoreCheck:
 
 
 # --------------------------------------------------------------------------- files
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file, read in 1 MiB chunks (vendor images are tens of megabytes)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def verified_file(store: Path, file: str, sha256: str) -> Path:

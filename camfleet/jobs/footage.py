@@ -24,7 +24,6 @@ added with :func:`import_household`.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import math
 import re
@@ -41,8 +40,9 @@ from camfleet.drivers.base import DeviceClock, RecorderDriver, Recording
 from camfleet.drivers.errors import DriverError, Unsupported
 from camfleet.inventory.fleet import Fleet
 from camfleet.jobs.base import Credentials, JobError, connect
-from camfleet.jobs.custody import CustodyLog
-from camfleet.jobs.evidence import CHUNK, MANIFEST, SigningKey, fingerprint, seal, sha256_file, verify, zip_package
+from camfleet.jobs.custody import CustodyLog, holds, verify_chain
+from camfleet.jobs.evidence import MANIFEST, SigningKey, fingerprint, seal, verify, zip_package
+from camfleet.jobs.files import sha256_file
 from camfleet.jobs.media import MediaError, MediaFacts, probe, remux
 from camfleet.model import Camera, CameraKind
 from camfleet.reports.handover import HANDOVER_FILE, handover_html
@@ -570,7 +570,7 @@ def export(
         package=folder.name,
         clips=[{"file": c.file, "sha256": c.sha256, "camera": c.camera} for c in clips],
     )
-    seal(folder, manifest, key, log.case_lines(req.case), [HANDOVER_FILE])
+    seal(folder, manifest, key, log.case_lines(req.case), [HANDOVER_FILE], town_head=log.head())
     archive = zip_package(folder)
     return Package(folder, archive, clips, manifest)
 
@@ -801,7 +801,7 @@ def import_household(
     others = [HANDOVER_FILE] if (folder / HANDOVER_FILE).exists() else []
     if others:
         (folder / HANDOVER_FILE).write_text(handover_html(fleet, manifest), encoding="utf-8")
-    seal(folder, manifest, key, log.case_lines(case), others)
+    seal(folder, manifest, key, log.case_lines(case), others, town_head=log.head())
     zip_package(folder)
     return added
 
@@ -814,14 +814,10 @@ def _read_manifest(path: Path) -> dict[str, Any]:
 
 
 def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
     try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(CHUNK):
-                digest.update(chunk)
+        return sha256_file(path)
     except OSError as exc:
         raise JobError(f"{path}: cannot read it ({exc.strerror})") from None
-    return digest.hexdigest()
 
 
 def handover(fleet: Fleet, folder: Path, log: CustodyLog, station_key: str, *, by: str, to: str) -> dict[str, Any]:
@@ -861,6 +857,22 @@ def handover(fleet: Fleet, folder: Path, log: CustodyLog, station_key: str, *, b
     ).data
 
 
+def town_log_problems(folder: Path, log: CustodyLog) -> list[str]:
+    """What the town's custody log says against a package: its chain whole, and still holding the
+    entry the package's signed manifest was sealed after (``custody_log``): a log cut or rewritten
+    since is found by any package the authorities hold."""
+    raw = log.read()
+    problems = [f"{log.path.name}: {p}" for p in verify_chain(raw)]
+    try:
+        anchor = _read_manifest(folder / MANIFEST).get("custody_log")
+    except (OSError, ValueError):
+        return problems  # verify() names an unreadable manifest
+    if not isinstance(anchor, dict) or "seq" not in anchor or "head_sha256" not in anchor:
+        return [*problems, f"{MANIFEST}: no custody_log anchor (sealed by an older camfleet)"]
+    said = holds(raw, int(anchor["seq"]), str(anchor["head_sha256"]))
+    return problems if said is None else [*problems, f"{log.path.name}: {said}"]
+
+
 def delete_package(folder: Path, log: CustodyLog, *, by: str, reason: str) -> None:
     """Delete a package (folder and zip), logging who did and why first (no log, no deletion)."""
     try:
@@ -891,5 +903,6 @@ __all__ = [
     "request",
     "search",
     "selection_of",
+    "town_log_problems",
     "urgent",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -32,6 +33,7 @@ from camfleet.jobs.evidence import (
     verify,
 )
 from camfleet.jobs.footage import Coverage, Refused, Selection, Window
+from camfleet.jobs.media import MediaFacts
 from camfleet.reports.handover import handover_html
 from tests.conftest import TOWN
 
@@ -254,7 +256,7 @@ def _package(tmp_path: Path, key: SigningKey, case: str = "VV-1") -> Path:
     log = CustodyLog(tmp_path / "town.jsonl")
     log.append("request", case, "dtv-01")
     log.append("export", case, "cb-truong")
-    from camfleet.jobs.evidence import sha256_file
+    from camfleet.jobs.files import sha256_file
 
     manifest = {
         "case": case,
@@ -278,7 +280,54 @@ def test_a_sealed_package_verifies_and_each_kind_of_tampering_is_named(tmp_path:
     assert "SHA256SUMS: '../../etc/passwd' points outside the package" in verify(folder).problems
     (folder / "SHA256SUMS").write_text(sums)
     (folder / "record.html").write_text("<p>y</p>", encoding="utf-8")
-    assert verify(folder).problems == ["record.html: changed (its SHA-256 is not the one in SHA256SUMS)"]
+    assert verify(folder).problems == [
+        "record.html: changed (its SHA-256 is not the one in SHA256SUMS)",
+        "record.html: changed (its SHA-256 is not the one in manifest.json)",
+    ]
+
+
+def test_a_custody_excerpt_rechained_and_rehashed_without_the_key_is_found(tmp_path: Path) -> None:
+    """The chain and SHA256SUMS need no key to recompute: the signed manifest's hash of the excerpt does."""
+    key, _ = SigningKey.generate()
+    folder = _package(tmp_path, key)
+    lines = (folder / "custody.jsonl").read_bytes().splitlines()
+    kept = json.loads(lines[1])  # drop the request, keep the export, re-chained as a forger would
+    kept["case_prev"] = "0" * 64
+    forged = json.dumps(kept, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+    (folder / "custody.jsonl").write_bytes(forged)
+    sums = [
+        line if not line.endswith("  custody.jsonl") else f"{hashlib.sha256(forged).hexdigest()}  custody.jsonl"
+        for line in (folder / "SHA256SUMS").read_text().splitlines()
+    ]
+    (folder / "SHA256SUMS").write_text("\n".join(sums) + "\n")
+    assert verify(folder).problems == ["custody.jsonl: changed (its SHA-256 is not the one in manifest.json)"]
+
+
+def test_a_town_log_cut_or_rewritten_after_a_package_is_found_by_the_package(tmp_path: Path) -> None:
+    key, _ = SigningKey.generate()
+    folder = _package(tmp_path, key)
+    log = CustodyLog(tmp_path / "town.jsonl")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    seal(folder, manifest, key, log.case_lines("VV-1"), ["record.html"], town_head=log.head())
+    log.append("handover", "VV-1", "cb-truc-ban", to="dtv-01")
+    assert verify(folder).intact and footage.town_log_problems(folder, log) == []
+    whole = log.read()
+    log.path.write_bytes(b"".join(line + b"\n" for line in whole.splitlines()[:1]))  # cut after the request
+    assert footage.town_log_problems(folder, log) == [
+        "town.jsonl: no entry seq 2: the log was cut after the package was sealed"
+    ]
+    forged = [json.loads(line) for line in whole.splitlines()]
+    forged[1]["clips"] = []  # the export entry rewritten, and every later line re-chained
+    out, prev = [], "0" * 64
+    for entry in forged:
+        entry["prev"] = prev
+        line = json.dumps(entry, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+        out.append(line)
+        prev = hashlib.sha256(line).hexdigest()
+    log.path.write_bytes(b"".join(line + b"\n" for line in out))
+    assert footage.town_log_problems(folder, log) == [
+        "town.jsonl: line 2 (seq 2) is not the entry the package was sealed after (the log was rewritten)"
+    ]
 
 
 def test_a_package_resigned_with_another_key_fails_against_the_stations_fingerprint(tmp_path: Path) -> None:
@@ -316,8 +365,14 @@ def test_the_handover_record_prints_what_the_manifest_says_and_escapes_it(fleet:
     gap = (w.start + dt.timedelta(minutes=5), w.start + dt.timedelta(minutes=6))
     cov = [Coverage("cam-01-t01", "partial", "nvr-01", 1, [(w.start, gap[0]), (gap[1], w.end)], [gap])]
     key, _ = SigningKey.generate()
-    manifest = footage._manifest(fleet, req, cov, [], key)
+    clock = {"before": {"offset_s": 2.4, "uncertainty_s": 1.01}, "after": {"offset_s": 2.5, "uncertainty_s": 1.0}}
+    clip = footage.Clip(
+        "clips/a.mp4", "cam-01-t01", w.start, gap[0], 1234567, "ab" * 32,
+        MediaFacts("h264", 1920, 1080, 300.0, 7500, 0.0, "mov,mp4"), "nvr-01", 1, clock,
+    )  # fmt: skip
+    manifest = footage._manifest(fleet, req, cov, [clip], key)
     html = handover_html(fleet, manifest)
+    assert "+2.4 s (± 1.0 s)<br>sau / after +2.5 s" in html and "1,234,567 B" in html and "ab" * 32 in html
     assert "Biên bản bàn giao dữ liệu hình ảnh" in html and "VV-2026-0001" in html
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; điều tra" in html
     assert "2026-12-01 19:45:00 → 2026-12-01 19:46:00" in html and fingerprint(key.public()) in html
