@@ -224,3 +224,31 @@ def test_down_router_is_unreachable_fast_and_wrong_password_is_auth_error(
         router.driver(timeout=2).facts()
     assert time.monotonic() - start < 3
     assert str(down.value).startswith(f"lr-01: no SSH session with {router.host}:{router.server.port}")
+
+
+def test_a_router_with_a_blackhole_route_is_planned_and_applied_through_netmiko(
+    loop: LoopThread, host_key: asyncssh.SSHKey, routers: list[SimRouter], fleet_keys: tuple[Any, Any]
+) -> None:
+    """RouterOS 7 exports carry bare flags (``add blackhole ...``): reading, planning, applying and
+    backing up such a router works, the technician's blackhole stays, camfleet's own is kept."""
+    fleet, keys = fleet_keys
+    desired = render_router(fleet, "lr-01", keys, OPTS).replace(
+        "/ip route\n", '/ip route\nadd blackhole comment="camfleet: retired camera net" dst-address=10.78.9.0/29\n'
+    )
+    router = SimRouter(loop, host_key)
+    routers.append(router)
+    with router.driver() as drv:
+        drv.command('/ip route add blackhole comment="old camera net, keep dark" distance=250 dst-address=10.99.0.0/16')
+        drv.command("/interface 6to4 add !keepalive name=6to4-he remote-address=203.0.113.77")
+        running = drv.running_config()
+        assert "\nadd blackhole comment=" in running and "\nadd !keepalive name=6to4-he " in running
+        first = drv.apply(desired)
+        assert '/ip route add blackhole comment="camfleet: retired camera net" dst-address=10.78.9.0/29' in (
+            first.commands_sent
+        )
+        assert drv.apply(desired).changed is False
+        sinks = sorted(r["dst-address"] for r in router.state.table("ip route") if r.get("blackhole") == "yes")
+        assert sinks == ["10.78.9.0/29", "10.99.0.0/16"]
+        backup = drv.backup()
+        assert backup.count("add blackhole ") == 2 and keys["lr-01"].private_key not in backup
+        assert "add !keepalive name=6to4-he remote-address=203.0.113.77" in backup

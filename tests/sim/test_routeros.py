@@ -187,6 +187,49 @@ def test_export_round_trips_through_a_fresh_router_and_keeps_vietnamese_text() -
     assert fresh.state.table("ip dhcp-server lease")[0]["comment"] == "Camera Phố Mới"
 
 
+def test_a_blackhole_route_is_a_bare_flag_in_and_out() -> None:
+    """RouterOS 7 writes flag arguments as bare words in their sorted place ("add blackhole
+    comment=..."; real 7.x exports, docs/reference/routeros.md); "!blackhole" clears one."""
+    c = cli()
+    assert c.execute('/ip route add blackhole dst-address=10.99.0.0/16 comment="keep dark"').output == ""
+    assert c.execute("/ip route add dst-address=10.98.0.0/16").output == "failure: gateway not specified"
+    assert c.execute("/ip route add dst-address=10.97.0.0/16 gateway=ether1").output == ""
+    export = c.execute("/ip route export").output
+    assert section(export, "ip route") == [
+        'add blackhole comment="keep dark" disabled=no dst-address=10.99.0.0/16 routing-table=main suppress-hw-offload=no',
+        "add disabled=no dst-address=10.97.0.0/16 gateway=ether1 routing-table=main suppress-hw-offload=no",
+    ]
+    assert c.execute("/ip route print count-only where blackhole").output == "1"
+    assert "0 blackhole dst-address=10.99.0.0/16" in c.execute("/ip route print terse").output
+    fresh = cli()
+    assert fresh.run_script(export) == []
+    assert fresh.execute("/ip route export").output == export
+    c.execute("/ip route set [find where blackhole] !blackhole gateway=ether2")
+    assert "blackhole" not in c.execute("/ip route export").output
+
+
+def test_a_keepalive_turned_off_is_exported_as_bang_keepalive() -> None:
+    """``!keepalive`` (off) differs from leaving the keepalive at its default (a 7.7 export:
+    ``/interface 6to4 add !keepalive name=... remote-address=...``)."""
+    c = cli()
+    assert c.execute("/interface 6to4 add !keepalive name=6to4-he remote-address=203.0.113.77").output == ""
+    assert c.execute("/interface 6to4 add name=6to4-b remote-address=203.0.113.78").output == ""
+    export = c.execute("/interface 6to4 export").output
+    assert section(export, "interface 6to4") == [
+        "add !keepalive name=6to4-he remote-address=203.0.113.77",
+        "add name=6to4-b remote-address=203.0.113.78",
+    ]
+    c.execute("/interface 6to4 set 6to4-he keepalive=10s,10")
+    c.execute("/interface 6to4 set 6to4-b !keepalive")
+    assert section(c.execute("/interface 6to4 export").output, "interface 6to4") == [
+        "add name=6to4-he remote-address=203.0.113.77",
+        "add !keepalive name=6to4-b remote-address=203.0.113.78",
+    ]
+    fresh = cli()
+    assert fresh.run_script(export) == []
+    assert fresh.execute("/interface 6to4 export").output == export
+
+
 def test_escapes_follow_real_routeros_upper_case_hex_only() -> None:
     """What real RouterOS does (MikroTik's Scripting manual, "\\xx ... Hex number should use capital
     letters"; real exports; see camfleet/sim/routeros/text.py): /export writes UTF-8 bytes as

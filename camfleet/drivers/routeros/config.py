@@ -24,6 +24,12 @@ Items camfleet did not put there (no ``camfleet:`` comment: the defconf rules, a
 additions) are never removed. Secrets (``private-key``...) are never compared, printed or logged:
 they are shown as ``<secret>``; a wrong WireGuard key is found through the public key the router
 reports (``/interface wireguard print``), compared with the one derived from the vault's private key.
+A backup is masked on its parsed lines (:func:`mask_export`), so a wrapped secret cannot slip by.
+
+Bare words are read as RouterOS writes them (docs/reference/routeros.md §2): a flag
+(``/ip route add blackhole ...``) or a property explicitly unset (``/interface gre add !keepalive ...``),
+kept in :attr:`Entry.flags`, rendered in their sorted place among the arguments and compared like
+values, so a route that gains or loses ``blackhole`` is drift.
 
 Try it by hand::
 
@@ -36,18 +42,21 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-from collections.abc import Callable, Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from camfleet.drivers.routeros.text import (
     MASK,
-    SECRET_KEYS,
+    SCRIPT_KEYS,
     canonical_duration,
     canonical_rate,
+    is_secret,
     join_continuations,
     mask,
     quote,
+    raw_words,
     wireguard_public_key,
     words,
 )
@@ -58,6 +67,28 @@ STALE_COMMENT = "camfleet: stale"  # firewall rules being replaced; still manage
 
 class ConfigTextError(ValueError):
     """A line of ``.rsc`` text that is not ``add``/``set`` under a ``/menu`` header."""
+
+
+#: A bare word on an ``add``/``set`` line: a flag (``blackhole`` of ``/ip route``, ``fib`` of
+#: ``/routing table``, ``passive`` of an OSPF template) or a property explicitly unset
+#: (``!keepalive`` of a GRE/EoIP/IPIP/6to4 tunnel, ``!keepalive-timeout`` of a hotspot profile).
+_FLAG = re.compile(r"!?[a-z][a-z0-9.-]*")
+#: How a flag reads among the key/values when items are compared (never sent: see :func:`assignment`).
+FLAG_SET = "\x00flag"
+FLAG_UNSET = "\x00!flag"
+
+
+def assignment(key: str, value: str, *, masked: bool = False, path: str = "", force: bool = False) -> str:
+    """One argument as a console word: ``key=value`` (quoted as needed), a flag ``key``, or ``!key``."""
+    if value == FLAG_SET:
+        return key
+    if value == FLAG_UNSET:
+        return "!" + key
+    if masked and is_secret(key, path):
+        return f"{key}={MASK}"
+    if masked and key in SCRIPT_KEYS:  # a password typed into a script's source
+        return f"{key}={mask(quote(value, force=force))}"
+    return f"{key}={quote(value, force=force)}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -72,6 +103,15 @@ class Entry:
     command: str
     args: dict[str, str]
     target: str | None = None
+    flags: tuple[str, ...] = ()  # bare words as written: "blackhole", "!keepalive"
+
+    def fields(self) -> dict[str, str]:
+        """The arguments with the flags among them (``blackhole`` -> FLAG_SET, ``!keepalive`` ->
+        FLAG_UNSET): what is compared."""
+        out = dict(self.args)
+        for flag in self.flags:
+            out[flag.lstrip("!")] = FLAG_UNSET if flag.startswith("!") else FLAG_SET
+        return out
 
     @property
     def comment(self) -> str:
@@ -81,14 +121,14 @@ class Entry:
     def managed(self) -> bool:
         return self.comment.startswith(MANAGED_PREFIX)
 
-    def line(self, *, masked: bool = True, skip: Iterable[str] = ()) -> str:
-        """The entry as a console line (arguments sorted as in /export); secrets masked by default."""
+    def line(self, *, masked: bool = True, skip: Iterable[str] = (), path: str = "") -> str:
+        """The entry as a console line, arguments and flags sorted by name as /export sorts them
+        (``allow-fast-path=no !keepalive local-address=...``); secrets masked by default."""
         parts = [self.command] + ([self.target] if self.target else [])
-        for key in sorted(self.args):
-            if key in skip:
-                continue
-            value = self.args[key]
-            parts.append(f"{key}={MASK}" if masked and key in SECRET_KEYS else f"{key}={quote(value)}")
+        fields = self.fields()
+        for key in sorted(fields):
+            if key not in skip:
+                parts.append(assignment(key, fields[key], masked=masked, path=path))
         return " ".join(parts)
 
 
@@ -106,7 +146,7 @@ class RouterConfig:
         lines: list[str] = []
         for path, entries in self.sections.items():
             lines.append(f"/{path}")
-            lines += [e.line(masked=masked) for e in entries]
+            lines += [e.line(masked=masked, path=path) for e in entries]
         return "\n".join(lines)
 
 
@@ -119,7 +159,8 @@ def parse_export(text: str) -> RouterConfig:
 
     Comments (``#``), blank lines and script lines (``:do``...) are skipped; ``/menu`` headers open
     sections; ``add``/``set`` lines become :class:`Entry`. Terse lines (``/ip address add ...``)
-    carry their menu themselves.
+    carry their menu themselves. A bare word is a flag (``add blackhole dst-address=...``) or an
+    unset property (``add !keepalive name=...``), kept in :attr:`Entry.flags`.
     """
     config = RouterConfig()
     current: str | None = None
@@ -146,16 +187,81 @@ def parse_export(text: str) -> RouterConfig:
         if command not in ("add", "set"):
             raise ConfigTextError(f"line {number}: expected add or set, got {command!r}")
         target = None
-        if command == "set" and rest and "=" not in rest[0].split("[")[0]:
+        # "set telnet ...", "set [ find default=yes ] ...", "set 0 ...": what the line sets comes first.
+        if command == "set" and rest and "=" not in rest[0].split("[")[0] and not rest[0].startswith("!"):
             target, rest = rest[0], rest[1:]
-        args = {}
+        args: dict[str, str] = {}
+        flags: list[str] = []
         for word in rest:
             key, eq, value = word.partition("=")
-            if not eq:
-                raise ConfigTextError(f"line {number}: {word!r} is not key=value")
-            args[key] = value
-        config.sections[current].append(Entry(command, args, target))
+            if eq and key:
+                args[key] = value
+            elif _FLAG.fullmatch(word):
+                flags.append(word)
+            else:
+                raise ConfigTextError(f"line {number}: {word!r} is neither key=value nor a flag")
+        config.sections[current].append(Entry(command, args, target, tuple(flags)))
     return config
+
+
+def _menu_words(toks: list[str]) -> list[str]:
+    """The menu words at the start of a line that starts with ``/`` (up to the command)."""
+    out: list[str] = []
+    for tok in toks:
+        if "=" in tok or tok in ("add", "set") or tok.startswith(("[", '"')):
+            break
+        out += _path_of(tok)
+    return out
+
+
+def _logical_lines(text: str) -> Iterator[tuple[list[str], str]]:
+    """Each console line of an export: its physical lines as written and the line they join into."""
+    group: list[str] = []
+    for physical in text.splitlines():
+        group.append(physical)
+        if not physical.endswith("\\"):
+            yield group, join_continuations("\n".join(group))
+            group = []
+    if group:
+        yield group, join_continuations("\n".join(group))
+
+
+def mask_export(text: str) -> str:
+    """``/export`` text with every secret value hidden, read as the parser reads it.
+
+    Continuation lines are joined first (a wrapped ``password=\\`` continues on the next line), then
+    every ``key=value`` word whose key is a secret in its menu (:func:`~.text.is_secret`) becomes
+    ``key=<secret>``; secrets typed inside a script's source, a scheduler's ``on-event``... are
+    masked as in a console line, and so are ``[ find ... ]`` selectors. A line with nothing to hide
+    is kept as written, wrapped or not, comments included (the header says when and on what the
+    export was taken); a masked line is written unwrapped, as ``/export terse`` would give it.
+    """
+    out: list[str] = []
+    path = ""
+    for group, line in _logical_lines(text):
+        body = line.strip()
+        if not body or body.startswith("#"):
+            out += group
+            continue
+        raw = raw_words(body)
+        if body.startswith("/"):
+            path = " ".join(_menu_words(raw)) or path
+        masked: list[str] = []
+        for word in raw:
+            key, eq, value = word.partition("=")
+            if word.startswith("["):
+                masked.append(mask(word))
+            elif eq and key and '"' not in key and is_secret(key, path):
+                masked.append(f"{key}={MASK}")
+            elif eq and key in SCRIPT_KEYS:
+                masked.append(f"{key}={mask(value)}")
+            else:
+                masked.append(word)
+        if masked == raw:
+            out += group
+        else:
+            out.append(line[: len(line) - len(line.lstrip())] + " ".join(masked))
+    return "\n".join(out) + ("\n" if text.endswith("\n") else "")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -196,6 +302,9 @@ _CANON: dict[str, Callable[[str], str]] = {
 
 
 def canonical(key: str, value: str) -> str:
+    # A flag is a yes/no property written bare: "disabled" is disabled=yes, "!disabled" disabled=no.
+    if value in (FLAG_SET, FLAG_UNSET):
+        return "yes" if value == FLAG_SET else "no"
     fn = _CANON.get(key)
     return fn(value) if fn else value
 
@@ -291,20 +400,20 @@ def differing_keys(rule: SectionRule, desired: Entry, running: Entry) -> tuple[l
     """(keys whose value differs, keys the router has that the desired item does not, without default).
 
     Secrets and computed values are left out: they cannot be read back (or follow from others).
+    Flags compare as values: a ``blackhole`` the desired item lacks is an extra key, a ``!keepalive``
+    differs from a default one.
     """
-    skip = SECRET_KEYS | rule.computed
-    changed = [
-        k
-        for k in sorted(desired.args)
-        if k not in skip and _value(rule, desired.args, k) != _value(rule, running.args, k)
-    ]
+    want, have = desired.fields(), running.fields()
+
+    def skip(k: str) -> bool:
+        return is_secret(k) or k in rule.computed
+
+    changed = [k for k in sorted(want) if not skip(k) and _value(rule, want, k) != _value(rule, have, k)]
     known = set(rule.defaults) | set(_COMMON)
     extra = [
         k
-        for k in sorted(running.args)
-        if k not in skip
-        and k not in desired.args
-        and (k not in known or _value(rule, running.args, k) != _value(rule, {}, k))
+        for k in sorted(have)
+        if not skip(k) and k not in want and (k not in known or _value(rule, have, k) != _value(rule, {}, k))
     ]
     return changed, extra
 
@@ -326,6 +435,13 @@ class Plan:
 
     def masked_commands(self) -> list[str]:
         return [mask(c) for c in self.commands]
+
+
+def _was(key: str, value: str, wanted: str) -> str:
+    """A running (canonical) value in a diff line, spelt as the wanted one: a flag as ``key``/``!key``."""
+    if wanted in (FLAG_SET, FLAG_UNSET):
+        value = FLAG_SET if value == "yes" else FLAG_UNSET
+    return assignment(key, value)
 
 
 def _find(key: str, value: str) -> str:
@@ -384,11 +500,15 @@ class _Planner:
                 self._send(path, f"remove {selector}")
                 self._send(path, d.line(masked=False))
             elif changed or extra or key_note:
-                values = {key: d.args[key] for key in changed}
-                values.update({key: rule.defaults.get(key, "") for key in extra})
+                want = d.fields()
+                values = {key: want[key] for key in changed}
+                # an extra flag is unset ("!blackhole"); an extra value goes back to its default
+                values.update(
+                    {key: rule.defaults.get(key, FLAG_UNSET if r.fields()[key] == FLAG_SET else "") for key in extra}
+                )
                 if key_note:
-                    values.update({key: d.args[key] for key in d.args if key in SECRET_KEYS})
-                assigns = " ".join(f"{key}={quote(v, force=key in SECRET_KEYS)}" for key, v in values.items())
+                    values.update({key: d.args[key] for key in d.args if is_secret(key)})
+                assigns = " ".join(assignment(key, v, force=is_secret(key)) for key, v in values.items())
                 self._send(path, f"set {selector} {assigns}")
             if changed or extra:
                 self._diff("-", r)
@@ -406,7 +526,11 @@ class _Planner:
 
     @staticmethod
     def _exact(entry: Entry) -> str:
-        conds = " ".join(f"{k}={quote(v, force=True)}" for k, v in sorted(entry.args.items()) if k not in SECRET_KEYS)
+        conds = " ".join(
+            assignment(k, v) if v in (FLAG_SET, FLAG_UNSET) else f"{k}={quote(v, force=True)}"
+            for k, v in sorted(entry.fields().items())
+            if not is_secret(k)
+        )
         return f"[find where {conds}]"
 
     def _key_drift(self, path: str, desired: Entry) -> str:
@@ -462,26 +586,27 @@ class _Planner:
     def _settings(self, path: str, rule: SectionRule, desired: list[Entry], running: list[Entry]) -> None:
         want: dict[str, str] = {}
         for d in desired:
-            want.update(d.args)
+            want.update(d.fields())
         have: dict[str, str] = {}
         for r in running:
-            have.update(r.args)
-        changed = [k for k in want if k not in SECRET_KEYS and _value(rule, want, k) != _value(rule, have, k)]
+            have.update(r.fields())
+        changed = [k for k in want if not is_secret(k) and _value(rule, want, k) != _value(rule, have, k)]
         if not changed:
             return
-        self._send(path, "set " + " ".join(f"{k}={quote(want[k])}" for k in changed))
-        self.plan.diff_lines.append("- set " + " ".join(f"{k}={quote(_value(rule, have, k))}" for k in changed))
-        self.plan.diff_lines.append("+ set " + " ".join(f"{k}={quote(want[k])}" for k in changed))
+        self._send(path, "set " + " ".join(assignment(k, want[k]) for k in changed))
+        self.plan.diff_lines.append("- set " + " ".join(_was(k, _value(rule, have, k), want[k]) for k in changed))
+        self.plan.diff_lines.append("+ set " + " ".join(assignment(k, want[k]) for k in changed))
 
     def _fixed(self, path: str, rule: SectionRule, desired: list[Entry], running: list[Entry]) -> None:
-        have = {r.target: r.args for r in running if r.target}
+        have = {r.target: r.fields() for r in running if r.target}
         for d in desired:
+            want = d.fields()
             current = have.get(d.target or "", {})
-            changed = [k for k in d.args if _value(rule, d.args, k) != _value(rule, current, k)]
+            changed = [k for k in want if _value(rule, want, k) != _value(rule, current, k)]
             if changed:
-                assigns = " ".join(f"{k}={quote(d.args[k])}" for k in changed)
+                assigns = " ".join(assignment(k, want[k]) for k in changed)
                 self._send(path, f"set {d.target} {assigns}")
-                old = " ".join(f"{k}={quote(_value(rule, current, k))}" for k in changed)
+                old = " ".join(_was(k, _value(rule, current, k), want[k]) for k in changed)
                 self.plan.diff_lines += [f"- set {d.target} {old}", f"+ set {d.target} {assigns}"]
 
 

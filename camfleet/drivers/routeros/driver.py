@@ -33,7 +33,7 @@ from netmiko import ConnectHandler
 from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
 
 from camfleet.drivers.errors import AuthError, DeviceError, DeviceTimeout, DriverError, Unreachable
-from camfleet.drivers.routeros.config import Plan, parse_export, plan_changes
+from camfleet.drivers.routeros.config import Plan, mask_export, parse_export, plan_changes
 from camfleet.drivers.routeros.text import mask, pairs
 
 log = logging.getLogger(__name__)
@@ -225,8 +225,9 @@ class RouterOsDriver:
         return keys
 
     def backup(self) -> str:
-        """A text backup: ``/export`` with secrets hidden (masked again, in case of a v6 router)."""
-        return mask(self.running_config())
+        """A text backup: ``/export`` with secrets hidden, masked again on its parsed lines (a v6
+        router, or one whose export shows them, wraps a long ``password=`` onto the next line)."""
+        return mask_export(self.running_config())
 
     # -- writing -----------------------------------------------------------------------------
 

@@ -11,7 +11,10 @@ RouterOS spelling is read in one place (device-apis.md §5.1):
   space, ``\\a`` 0x07, ``\\b`` 0x08, ``\\f`` 0xFF (the manual's value [?]), ``\\v`` 0x0B, and ``\\XX``
   is hex only in capitals ("hex number should use capital letters"; a RouterOS 7.21 test suite
   records lower-case hex as a parse error [V, one source]): ``\\ab`` is BEL then ``b``;
-- ``/export`` wraps long lines with a trailing ``\\`` and indents the continuation;
+- ``/export`` wraps long lines with a trailing ``\\`` and indents the continuation, even inside a
+  value (``password=\\`` then the value on the next line): join first, then read;
+- a secret is the value of any argument in :data:`SECRET_KEYS` (every secret-bearing RouterOS
+  argument, sources in docs/reference/routeros.md §3); :func:`mask` hides them in one console line;
 - durations are ``1w2d3h4m5s`` (any of the units, ``ms`` too), a bare number of seconds, or
   ``hh:mm:ss``; rates are ``3M``, ``2500k``, a bare number of bit/s.
 
@@ -28,9 +31,84 @@ from collections.abc import Iterator
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-#: Argument names whose values are secrets: never compared, printed or logged.
-SECRET_KEYS = frozenset({"private-key", "preshared-key", "password", "secret", "passphrase"})
+#: Argument names whose values are secrets, in any menu: never compared, printed or logged.
+#: A v7 dotted name (``security.passphrase`` of ``/interface wifi``) is a secret when its last part
+#: is. Sources (docs/reference/routeros.md §3): the properties terraform-provider-routeros marks
+#: ``Sensitive`` (resource_*.go), MikroTik's manual pages (WiFi ``passphrase``/``eap-password``,
+#: RoMON ``secrets``, L2TP/GRE/EoIP/IPIP ``ipsec-secret``, RADIUS ``secret``, User Manager
+#: ``shared-secret``), and the keys real public exports carry (v6 and v7, wrapped and terse).
+SECRET_KEYS = frozenset(
+    {
+        # pre-shared keys: IPsec identities and v6 peers, tunnels' built-in IPsec, RADIUS, User Manager
+        "secret",
+        "pre-shared-key",
+        "ipsec-secret",
+        "shared-secret",
+        "secrets",  # RoMON: a list of secrets
+        # logins: /user, /ppp secret, pptp/l2tp/sstp/ovpn/pppoe clients, hotspot users, /tool e-mail,
+        # containers, dot1x clients, VRRP v2 authentication
+        "password",
+        "mac-auth-password",
+        "eap-password",
+        "authentication-password",  # SNMP v3 community
+        "encryption-password",  # SNMP v3 community
+        "trap-community",  # /snmp: the community traps are sent with
+        # WireGuard
+        "private-key",
+        "preshared-key",
+        # wireless: v7 /interface wifi (security.passphrase), CAPsMAN, the v6 wireless package
+        "passphrase",
+        "wpa-pre-shared-key",
+        "wpa2-pre-shared-key",
+        "static-key-0",
+        "static-key-1",
+        "static-key-2",
+        "static-key-3",
+        "static-sta-private-key",
+        "management-protection-key",
+        "nv2-preshared-key",
+        "nv2-sync-secret",
+        # certificates
+        "export-passphrase",
+        "challenge-password",
+        # routing protocols: BGP TCP MD5, OSPF authentication keys
+        "tcp-md5-key",
+        "auth-key",
+        "authentication-key",
+    }
+)
+#: Arguments that are secrets only in one menu, where their plain name means something else elsewhere:
+#: an SNMP v1/v2c community's ``name`` is its password; ``key`` of ``/system ntp key`` is a symmetric
+#: NTP key (but ``key`` of ``/user ssh-keys`` is a public key).
+SECRET_KEYS_IN = {"snmp community": frozenset({"name"}), "system ntp key": frozenset({"key"})}
+#: Arguments whose value is console script (a script's source, a scheduler's or netwatch's event):
+#: secrets typed into them are masked as in a console line (best effort: they are the user's text).
+SCRIPT_KEYS = frozenset(
+    {
+        "source",
+        "on-event",
+        "on-up",
+        "on-down",
+        "up-script",
+        "down-script",
+        "on-login",
+        "on-logout",
+        "script",
+        "on-master",
+        "on-backup",
+        "test-script",
+    }
+)
 MASK = "<secret>"
+
+
+def is_secret(key: str, path: str = "") -> bool:
+    """Whether argument ``key`` (``password``, ``security.passphrase``) of menu ``path`` holds a secret."""
+    name = key.lstrip("!")
+    return (
+        name in SECRET_KEYS or name.rpartition(".")[2] in SECRET_KEYS or name in SECRET_KEYS_IN.get(path, frozenset())
+    )
+
 
 _PLAIN = re.compile(r"[A-Za-z0-9_.:/,!*@%-]+")
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "$": "\\$", "?": "\\?", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -71,29 +149,55 @@ def unescape(body: str) -> str:
     return out.decode(errors="replace")
 
 
-def words(line: str) -> list[str]:
-    """Split one console line into words: quotes resolved, ``[ find ... ]`` kept whole and raw."""
-    out: list[str] = []
+def _spans(line: str) -> list[tuple[int, int]]:
+    """Where each word of a console line starts and ends: blanks split words except inside quotes
+    or ``[ ... ]``."""
+    out: list[tuple[int, int]] = []
     i, n = 0, len(line)
     while i < n:
         if line[i] in " \t":
             i += 1
             continue
-        text, depth = "", 0
+        start, depth = i, 0
         while i < n and (depth or line[i] not in " \t"):
-            ch = line[i]
-            if ch == '"':
-                j = i + 1
-                while j < n and line[j] != '"':
-                    j += 2 if line[j] == "\\" else 1
-                text += line[i : j + 1] if depth else unescape(line[i + 1 : j])
-                i = j + 1
+            if line[i] == '"':
+                i += 1
+                while i < n and line[i] != '"':
+                    i += 2 if line[i] == "\\" else 1
+                i += 1
                 continue
-            depth += {"[": 1, "]": -1}.get(ch, 0)
-            text += ch
+            depth += {"[": 1, "]": -1}.get(line[i], 0)
             i += 1
-        out.append(text)
+        out.append((start, min(i, n)))
     return out
+
+
+def _decode(raw: str) -> str:
+    """One raw word with its quoted parts unescaped; inside ``[ ... ]`` the text stays raw."""
+    text, depth, i, n = "", 0, 0, len(raw)
+    while i < n:
+        ch = raw[i]
+        if ch == '"':
+            j = i + 1
+            while j < n and raw[j] != '"':
+                j += 2 if raw[j] == "\\" else 1
+            text += raw[i : j + 1] if depth else unescape(raw[i + 1 : j])
+            i = j + 1
+            continue
+        depth += {"[": 1, "]": -1}.get(ch, 0)
+        text += ch
+        i += 1
+    return text
+
+
+def raw_words(line: str) -> list[str]:
+    """The words of one console line exactly as written (quotes and escapes kept)."""
+    return [line[a:b] for a, b in _spans(line)]
+
+
+def words(line: str) -> list[str]:
+    """Split one console line into words: quotes resolved, ``[ find ... ]`` kept whole and raw."""
+    return [_decode(line[a:b]) for a, b in _spans(line)]
 
 
 def pairs(line: str) -> Iterator[tuple[str, str]]:
@@ -104,11 +208,21 @@ def pairs(line: str) -> Iterator[tuple[str, str]]:
             yield key, value
 
 
-_SECRET_ARG = re.compile(r"\b(" + "|".join(sorted(SECRET_KEYS)) + r')=("(?:[^"\\]|\\.)*"|\S+)')
+_SECRET_ARG = re.compile(
+    r"(?<![\w.-])((?:[a-z0-9-]+\.)*(?:"
+    + "|".join(re.escape(k) for k in sorted(SECRET_KEYS, key=len, reverse=True))
+    # the value: \"..\" inside a script's quoted source, "...", or a bare word (escapes kept)
+    + r'))=(\\"(?:[^"\\]|\\[^"])*?\\"|"(?:[^"\\]|\\.)*"|(?:[^\s"\\]|\\.)+|\\$)'
+)
 
 
 def mask(text: str) -> str:
-    """Hide every secret argument in console text: ``private-key="..."`` -> ``private-key=<secret>``."""
+    """Hide every secret argument in one console line: ``private-key="..."`` -> ``private-key=<secret>``.
+
+    For commands, log lines and error texts (a line at a time). A whole ``/export`` is masked on its
+    parsed lines instead (:func:`camfleet.drivers.routeros.config.mask_export`): a wrapped value
+    continues on the next line, where this pattern would not see it.
+    """
     return _SECRET_ARG.sub(lambda m: f"{m[1]}={MASK}", text)
 
 

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from camfleet.sim.routeros.menus import KNOWN_PATHS, MENU_BY_PATH, MENU_COMMANDS, Menu
+from camfleet.sim.routeros.menus import KNOWN_PATHS, MENU_BY_PATH, MENU_COMMANDS, UNSET, Menu
 from camfleet.sim.routeros.printing import Printer
 from camfleet.sim.routeros.state import Item, RouterOsState, wg_private_key, wg_public_key
 from camfleet.sim.routeros.text import CliError, Token, pos, tokenize
@@ -166,9 +166,23 @@ class RouterOsCli:
         if extra:
             raise CliError(f"expected end of command {pos(extra[0].column)}")
 
+    @staticmethod
+    def _flag(menu: Menu, tok: Token) -> str | None:
+        """The argument a bare word names: a flag set (``blackhole``) or cleared (``!blackhole``), a
+        property turned off (``!keepalive``); None if it names none."""
+        f = menu.field(tok.text.removeprefix("!"))
+        if f is None or "=" in tok.text:
+            return None
+        return f.name if f.flag or (f.unsettable and tok.text.startswith("!")) else None
+
     def _assignments(self, menu: Menu, args: list[Token], allowed: Iterable[str] = ()) -> dict[str, str]:
         values: dict[str, str] = {}
         for tok in args:
+            if (flag := self._flag(menu, tok)) is not None:
+                f = menu.field(flag)
+                off = UNSET if f is not None and f.unsettable else ""
+                values[flag] = off if tok.text.startswith("!") else "yes"
+                continue
             key, eq, value = tok.text.partition("=")
             f = menu.field(key)
             if not eq or key in values or ((f is None or not f.settable) and key not in allowed):
@@ -204,7 +218,8 @@ class RouterOsCli:
         path = menu.path
         values = self._assignments(menu, args, allowed=("place-before",) if "firewall" in path else ())
         before_ref = values.pop("place-before", None)
-        missing = [r for r in menu.required if not values.get(r)]
+        # a blackhole route needs no gateway [M: RouterOS 7 manual, IP Routing]
+        missing = [r for r in menu.required if not values.get(r) and not (r == "gateway" and values.get("blackhole"))]
         if missing:
             raise CliError(f"failure: {missing[0]} not specified")  # [?] a real console would prompt for it
         before = None
@@ -236,7 +251,7 @@ class RouterOsCli:
                 else:
                     settings[key] = value
             return ""
-        refs = [a for a in args if "=" not in a.text or a.text.startswith("[")]
+        refs = [a for a in args if ("=" not in a.text or a.text.startswith("[")) and self._flag(menu, a) is None]
         assigns = [a for a in args if a not in refs]
         if not refs:
             raise CliError("no such item")  # [?] a real console prompts for "numbers:"

@@ -250,8 +250,23 @@ class Field:
     settable: bool = True  # False: computed (public-key of an interface, network of an address)
     exported: bool = True
     quoted: bool = False  # print detail shows it as name="..."
+    flag: bool = False  # a bare word: "add blackhole ..." sets it, "!blackhole" clears it, export prints "blackhole"
+    unsettable: bool = False  # "!keepalive" turns it off (stored as UNSET), unlike leaving it at its default
     choices: tuple[str, ...] = ()
     bounds: tuple[int, int] = (0, 65535)
+
+
+#: What an item stores for a property explicitly unset with ``!name`` (export prints ``!name``).
+UNSET = "!"
+
+
+def _n_keepalive(f: Field, v: str, s: RouterOsState) -> str:
+    """A tunnel keepalive: ``interval,retries`` (``10s,10``); a bare interval keeps 10 retries [?]."""
+    interval, _, retries = v.partition(",")
+    secs = _duration_s(interval)
+    if secs is None or (retries and not retries.isdigit()):
+        raise CliError(f"invalid value for argument {f.name}")
+    return f"{format_duration(secs)},{retries or '10'}"
 
 
 def _f(name: str, norm: Normaliser = _n_str, **kw: Any) -> Field:
@@ -428,10 +443,27 @@ MENUS: tuple[Menu, ...] = (
         required=("chain",),
         flags="X - disabled, I - invalid; D - dynamic",
     ),
+    Menu(  # [V] 7.x exports: "/interface 6to4 add !keepalive name=6to4-redfox remote-address=..."
+        "interface 6to4",
+        "list",
+        (
+            _f("name", quoted=True),
+            _f("local-address", _n_ip),
+            _f("remote-address", _n_ip),
+            _f("keepalive", _n_keepalive, default="10s,10", unsettable=True),
+            COMMENT,
+            DISABLED,
+        ),
+        columns=("NAME", "LOCAL-ADDRESS", "REMOTE-ADDRESS"),
+        unique="name",
+        auto_name="6to4-tunnel",
+        flags="X - disabled; R - running",
+    ),
     Menu(
         "ip route",
         "list",
         (
+            _f("blackhole", flag=True),  # [V] 7.x exports: "add blackhole comment=... dst-address=..."
             _f("dst-address", _n_prefix_list, default="0.0.0.0/0", always=True),
             _f("gateway", _n_hosts),
             _f("distance", _n_int, default="1", bounds=(1, 255)),
@@ -441,8 +473,8 @@ MENUS: tuple[Menu, ...] = (
             _f("disabled", _n_bool, default="no", always=True),
         ),
         columns=("DST-ADDRESS", "GATEWAY", "DISTANCE"),
-        required=("gateway",),
-        flags="D - dynamic; X - disabled, I - inactive, A - active; c - connect, s - static",
+        required=("gateway",),  # or blackhole (see the interpreter's add)
+        flags="D - dynamic; X - disabled, I - inactive, A - active; c - connect, s - static; B - blackhole",
     ),
     Menu(
         "ip service",
@@ -501,6 +533,7 @@ MENU_BY_PATH = {m.path: m for m in MENUS}
 
 # The order sections appear in a RouterOS 7 /export (those we model), taken from real exports.
 EXPORT_ORDER = (
+    "interface 6to4",  # [V] after /interface ethernet, before vrrp and wireguard (a 7.7 export)
     "interface wireguard",
     "queue simple",
     "interface wireguard peers",

@@ -5,8 +5,9 @@ settings menus and the system reports (``/system resource``, ``/system routerboa
 Why apart from the interpreter: how an item is shown (secrets blanked, live WireGuard counters
 and handshake ages added, flags, column widths) is a view over the state that the command
 parser need not know. [M] table layouts of ``print``; [V] the export header (ISO date from 7.10
-on), sorted arguments, the 79-column wrap (:func:`~camfleet.sim.routeros.text.wrap_export`)
-and hidden secrets unless ``show-sensitive``.
+on), sorted arguments with flags as bare words in their place (``add blackhole comment=...``), the
+79-column wrap (:func:`~camfleet.sim.routeros.text.wrap_export`) and hidden secrets unless
+``show-sensitive``.
 
 Reproduce by hand::
 
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from camfleet.sim.routeros.menus import EXPORT_ORDER, MENU_BY_PATH, Field, Menu, format_duration
+from camfleet.sim.routeros.menus import EXPORT_ORDER, MENU_BY_PATH, UNSET, Field, Menu, format_duration
 from camfleet.sim.routeros.state import BUILD_TIME, ROUTEROS_VERSION, SERVICES, Item, RouterOsState
 from camfleet.sim.routeros.text import quote, wrap_export
 
@@ -51,12 +52,19 @@ class Printer:
         props = [(n, i, self.shown(menu, i)) for n, i in rows]
         if mode == "terse":
             return "\n".join(
-                f"{n:>2} {self.flags(menu, i)}{' ' if self.flags(menu, i) else ''}" + " ".join(f"{k}={v}" for k, v in p)
+                f"{n:>2} {self.flags(menu, i)}{' ' if self.flags(menu, i) else ''}"
+                + " ".join(self.word(menu, k, v) for k, v in p)
                 for n, i, p in props
             )
         if mode == "detail":
             return self.detail(menu, props)
         return self.table(menu, props)
+
+    @staticmethod
+    def word(menu: Menu, key: str, value: str) -> str:
+        """``key=value`` of a terse row; a flag that is set is its bare name."""
+        f = menu.field(key)
+        return key if f is not None and f.flag else f"{key}={value}"
 
     def shown(self, menu: Menu, item: Item) -> list[tuple[str, str]]:
         """Arguments as print shows them: schema order, secrets blanked, status values added."""
@@ -65,6 +73,8 @@ class Printer:
             if f.name in ("disabled", "comment") or f.name == "password":
                 continue
             value = self.value(menu, item, f.name)
+            if (f.flag and value != "yes") or value == UNSET:
+                continue
             if f.sensitive:
                 value = ""
             if value == "" and not f.quoted and not f.sensitive:
@@ -93,7 +103,7 @@ class Printer:
         lines = [f"Flags: {menu.flags} "]
         for n, item, pairs in props:
             head = f"{n:>2} {self.flags(menu, item):>2} "
-            words = [f'{k}="{v}"' if (menu.field(k) or Field(k)).quoted else f"{k}={v}" for k, v in pairs]
+            words = [f'{k}="{v}"' if (menu.field(k) or Field(k)).quoted else self.word(menu, k, v) for k, v in pairs]
             cur = head + (f";;; {item['comment']}" if item.get("comment") else "")
             if item.get("comment"):
                 lines.append(cur)
@@ -252,6 +262,12 @@ class Printer:
                 if value is None or (value == f.default and not f.always and not verbose):
                     continue
                 if f.sensitive and not show_sensitive:
+                    continue
+                if f.flag:  # [V] a bare word in its place in the sorted arguments: "add blackhole comment=..."
+                    out += [f.name] if value == "yes" else []
+                    continue
+                if value == UNSET:  # [V] "add allow-fast-path=no !keepalive local-address=..."
+                    out.append("!" + f.name)
                     continue
                 out.append(f"{f.name}={quote(value, force=f.name in ('public-key', 'private-key', 'preshared-key'))}")
             return out
