@@ -124,3 +124,45 @@ def _inner_model(annotation: Any) -> Any:
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+# The words of a file the YAML reader refuses before anything in it is looked at. Each is said
+# at the line of the fault (yamlfiles.YamlSyntaxError), Vietnamese first.
+
+
+def yaml_aliases_expand(own: int, limit: int, total: int) -> str:
+    """An alias fan-out (a 'billion laughs'): a few hundred bytes that would build millions of values."""
+    return (
+        f"bí danh YAML (*tên) nhân bản dữ liệu quá nhiều / YAML aliases expand too much: the file's {own:,} "
+        f"values would build {total:,} through its aliases, more than the {limit:,} allowed (this alias passes "
+        "the limit); write the values out, or reuse an anchor (&tên) without nesting aliases inside it"
+    )
+
+
+def yaml_alias_cycle(anchor: str) -> str:
+    return (
+        f"bí danh YAML tự trỏ vào chính nó / YAML alias *{anchor} is inside the value &{anchor} it names: "
+        "a value cannot contain itself; write it out"
+    )
+
+
+def yaml_too_deep(limit: int) -> str:
+    return (
+        f"YAML lồng quá sâu / YAML nested too deeply: more than {limit} levels here "
+        "(an inventory file needs fewer than 10); is a bracket or an indentation wrong?"
+    )
+
+
+def not_utf8(byte: int, column: int) -> str:
+    return (
+        f"tệp không phải UTF-8 / not UTF-8: byte 0x{byte:02x} at column {column} is not text; "
+        "save the file as UTF-8 (the editor's 'encoding' setting)"
+    )
+
+
+def control_character(char: str, column: int) -> str:
+    name = " (NUL)" if char == "\x00" else ""
+    return (
+        f"ký tự điều khiển không được phép / control character U+{ord(char):04X}{name} at column {column}: "
+        "YAML does not allow it; delete it (was the file copied from a binary or a word processor?)"
+    )

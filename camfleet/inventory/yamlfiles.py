@@ -12,6 +12,11 @@ Line numbers are not tracked while parsing: most loads have no problem to
 report. When there is one, :func:`locate` composes that file's node tree once
 and walks it to the line of the offending key.
 
+A file is hostile input too (the exporter reloads whatever lands in the folder): before any value
+is built, the node tree is measured, and aliases that would multiply its size (a "billion laughs"
+of a few hundred bytes), an alias inside its own anchor, or nesting deeper than any inventory
+needs are refused at their line, as are bytes that are not UTF-8 and control characters.
+
     .venv/bin/python -c "from camfleet.inventory.yamlfiles import read_yaml; print(read_yaml('inventory/ngoc-lac/town.yml'))"
 """
 
@@ -21,12 +26,14 @@ import hashlib
 import os
 import pickle
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from camfleet.inventory import messages
 from camfleet.inventory.problems import DocPath
 
 _CACHE_FORMAT = 2
@@ -136,12 +143,37 @@ class _FastLoader(SafeLoader):  # type: ignore[misc,valid-type]
         return super().resolve(kind, value, implicit)  # type: ignore[no-any-return]
 
 
+#: Values an alias may add to a file: what its own nodes are times this, plus ALIAS_ALLOWANCE.
+#: A person reuses a small anchor a few times (a few hundred values); a bomb asks for millions.
+ALIAS_FACTOR = 4
+ALIAS_ALLOWANCE = 10_000
+#: Nesting levels a file may have, aliases expanded (an inventory has about 6; Python's recursion
+#: limit, which building the values and validating them share, is far above this).
+MAX_DEPTH = 100
+
+
+class _Refused(Exception):
+    """The node tree is not an inventory's: ``alias`` is the 0-based index of the alias at fault
+    (its line and anchor name come from the event stream), or ``node`` the node at fault.
+    ``message`` is given the alias's anchor name."""
+
+    def __init__(
+        self, message: Callable[[str], str], *, alias: int | None = None, node: yaml.Node | None = None
+    ) -> None:
+        super().__init__()
+        self.message = message
+        self.alias = alias
+        self.node = node
+
+
 class _Unusual(Exception):
     """The document uses merge keys or explicit collection tags: build it the general way."""
 
 
-def _build(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+def _build(loader: yaml.SafeLoader, node: yaml.Node, depth: int) -> Any:
     """Plain data from a node tree, like SafeConstructor but without its per-node generality."""
+    if depth > MAX_DEPTH:
+        raise _Refused(_too_deep, node=node)
     cls = node.__class__
     if cls is yaml.ScalarNode:
         if node.tag == _STR:
@@ -151,26 +183,126 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
             raise _Unusual
         return constructor(loader, node)
     if cls is yaml.SequenceNode and node.tag == _SEQ:
-        return [_build(loader, item) for item in node.value]
+        return [_build(loader, item, depth + 1) for item in node.value]
     if cls is not yaml.MappingNode or node.tag != _MAP:
         raise _Unusual
     mapping: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         if key_node.tag == _MERGE:
             raise _Unusual
-        key = _build(loader, key_node)
+        key = _build(loader, key_node, depth + 1)
         _check_new_key(mapping, key, key_node)
-        mapping[key] = _build(loader, value_node)
+        mapping[key] = _build(loader, value_node, depth + 1)
     return mapping
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _measure(root: yaml.Node) -> None:
+    """Refuse a tree that building would blow up: an alias fan-out, an alias cycle, deep nesting.
+
+    The composer shares an anchored node with its aliases, so the tree costs what the file's
+    text does; building plain values from it copies the node at each alias. One walk in document
+    order counts both (each node's expanded size is memoised), without recursion; every visit of a
+    node already met is an alias, the n-th in the file.
+    """
+    size: dict[int, int] = {}  # id(node) -> values it builds, aliases expanded
+    height: dict[int, int] = {}  # id(node) -> levels it builds, aliases expanded
+    open_: set[int] = set()  # nodes being walked: the current path
+    crossings: list[tuple[int, int]] = []  # (alias index, values built so far) after each alias
+    aliases = 0
+    built = 0
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        if done:
+            open_.discard(key)
+            kids = _children(node)
+            size[key] = 1 + sum(size[id(k)] for k in kids)
+            height[key] = 1 + max((height[id(k)] for k in kids), default=0)
+            continue
+        if key in open_:
+            raise _Refused(messages.yaml_alias_cycle, alias=aliases)
+        if key in size:  # an alias of a node built already
+            if depth + height[key] - 1 > MAX_DEPTH:
+                raise _Refused(_too_deep, alias=aliases)
+            built += size[key]
+            crossings.append((aliases, built))
+            aliases += 1
+            continue
+        if depth > MAX_DEPTH:
+            raise _Refused(_too_deep, node=node)
+        built += 1
+        open_.add(key)
+        stack.append((node, depth, True))
+        stack.extend((kid, depth + 1, False) for kid in reversed(_children(node)))
+    own = len(size)
+    limit = ALIAS_FACTOR * own + ALIAS_ALLOWANCE
+    if built > limit:
+        at = next((index for index, so_far in crossings if so_far > limit), crossings[-1][0])
+        raise _Refused(lambda _: messages.yaml_aliases_expand(own, limit, built), alias=at)
+
+
+def _too_deep(_anchor: str) -> str:
+    return messages.yaml_too_deep(MAX_DEPTH)
+
+
+def _refusal(text: str, path: Path, refused: _Refused) -> YamlSyntaxError:
+    """What :func:`_measure` refused, at its line (an alias's line and name are read from the event stream)."""
+    if refused.node is not None:
+        return YamlSyntaxError(path, int(refused.node.start_mark.line) + 1, refused.message(""))
+    aliases = (event for event in yaml.parse(text, Loader=SafeLoader) if isinstance(event, yaml.AliasEvent))
+    for seen, event in enumerate(aliases):
+        if seen == refused.alias:
+            line = event.start_mark.line + 1 if event.start_mark is not None else None
+            return YamlSyntaxError(path, line, refused.message(event.anchor or "?"))
+    return YamlSyntaxError(path, None, refused.message("?"))
 
 
 def _fast_load(text: str) -> Any:
     loader = _FastLoader(text)
     try:
         node = loader.get_single_node()
-        return None if node is None else _build(loader, node)
+        if node is None:
+            return None
+        measured = "*" in text and "&" in text  # an alias needs both: most files skip the walk
+        if measured:
+            _measure(node)  # before anything is built
+        try:
+            return _build(loader, node, 1)
+        except _Unusual:
+            if not measured:
+                _measure(node)  # the general way builds the same tree with no limits of its own
+            raise
     finally:
         loader.dispose()
+
+
+#: What YAML refuses to read (YAML 1.1 §5.1, PyYAML's reader): C0 controls but tab and line ends, DEL, C1, surrogates.
+_UNACCEPTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _line_and_column(text: str, index: int) -> tuple[int, int]:
+    start = text.rfind("\n", 0, index) + 1
+    return text.count("\n", 0, index) + 1, index - start + 1
+
+
+def decode(raw: bytes, path: Path) -> str:
+    """A file's bytes as text, or the line and column of the first byte that is not UTF-8."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = raw.rfind(b"\n", 0, exc.start) + 1
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = len(raw[start : exc.start].decode("utf-8", "replace")) + 1
+        raise YamlSyntaxError(path, line, messages.not_utf8(raw[exc.start], column)) from None
 
 
 def parse_text(text: str, path: Path) -> Any:
@@ -180,6 +312,14 @@ def parse_text(text: str, path: Path) -> Any:
             return _fast_load(text)
         except _Unusual:
             return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except _Refused as exc:
+        raise _refusal(text, path, exc) from None
+    except yaml.reader.ReaderError:
+        found = _UNACCEPTABLE.search(text)
+        if found is None:
+            raise YamlSyntaxError(path, None, "YAML syntax: a character YAML does not allow") from None
+        at, column = _line_and_column(text, found.start())
+        raise YamlSyntaxError(path, at, messages.control_character(found.group(), column)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -187,7 +327,7 @@ def parse_text(text: str, path: Path) -> Any:
         raise YamlSyntaxError(path, line, f"YAML syntax: {message}") from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(path, None, f"YAML syntax: {exc}") from None
-    except RecursionError:
+    except RecursionError:  # MAX_DEPTH keeps nesting far below the limit: only a caller's deep stack gets here
         raise YamlSyntaxError(path, None, "YAML nested too deeply to be an inventory file") from None
 
 
@@ -210,7 +350,7 @@ def _entry(path: Path) -> _Entry:
     disk = _disk_entry(path)
     entry = _read_disk(disk, stamp) if disk else None
     if entry is None:
-        text = path.read_text(encoding="utf-8")
+        text = decode(path.read_bytes(), path)
         entry = _Entry(stamp, parse_text(text, path), {name: bool(p.search(text)) for name, p in SCANS.items()})
         if disk:
             _write_disk(disk, entry)
@@ -252,7 +392,7 @@ def locate(path: Path, doc_paths: list[DocPath]) -> dict[DocPath, int | None]:
     """1-based line of each document path in a file (the nearest existing ancestor when missing)."""
     try:
         root = yaml.compose(path.read_text(encoding="utf-8"), Loader=SafeLoader)
-    except (OSError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return {p: None for p in doc_paths}
     return {p: _walk(root, p) for p in doc_paths}
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from camfleet.inventory.fleet import Fleet
 from camfleet.model import Camera
+from camfleet.reports.document import markdown_text
 
 
 @dataclass(frozen=True)
@@ -31,18 +32,22 @@ class Checks:
 
 
 def record_text(fleet: Fleet, camera: Camera, checks: Checks, when: dt.datetime) -> str:
+    """The record as Markdown. Every value is escaped (``<`` → ``&lt;``): a name or what a device
+    answered is shown as typed in the page the Markdown becomes, never run."""
     loc = camera.location
     sign = camera.sign.installed_on if camera.sign and camera.sign.installed_on else None
+    e = markdown_text
     lines = [
-        f"# Biên bản nghiệm thu camera / Commissioning record — {camera.id}",
+        f"# Biên bản nghiệm thu camera / Commissioning record — {e(camera.id)}",
         "",
         f"- Thời gian / Time: {when.isoformat(timespec='seconds')}",
-        f"- Khu phố / Neighbourhood: {fleet.sites[camera.site].name} ({camera.site})",
-        f"- Vị trí / Location: {loc.landmark or ''} — {loc.street} ({loc.lat}, {loc.lon}), hướng / bearing {loc.bearing_deg}°",
-        f"- Thiết bị / Device: {checks.model}, số sê-ri / serial {checks.serial}, firmware {checks.firmware}",
-        f"- Luồng hình / Stream (luồng phụ / sub): {checks.stream}",
-        f"- Đầu ghi / Recorder: {checks.recorder}",
-        f"- Ảnh kiểm tra góc quay / Aim-check snapshot: {checks.snapshot.name}",
+        f"- Khu phố / Neighbourhood: {e(fleet.sites[camera.site].name)} ({e(camera.site)})",
+        f"- Vị trí / Location: {e(loc.landmark or '')} — {e(loc.street)} ({loc.lat}, {loc.lon}), "
+        f"hướng / bearing {loc.bearing_deg}°",
+        f"- Thiết bị / Device: {e(checks.model)}, số sê-ri / serial {e(checks.serial)}, firmware {e(checks.firmware)}",
+        f"- Luồng hình / Stream (luồng phụ / sub): {e(checks.stream)}",
+        f"- Đầu ghi / Recorder: {e(checks.recorder)}",
+        f"- Ảnh kiểm tra góc quay / Aim-check snapshot: {e(checks.snapshot.name)}",
         "- Cấu hình / Settings: tên, múi giờ, NTP, chữ OSD, luồng chính/phụ, vùng che riêng tư; UPnP, P2P, telnet, SSH tắt "
         "/ name, time zone, NTP, OSD text, main/sub stream, privacy masks; UPnP, P2P, telnet, SSH off",
         "- Mật khẩu / Password: lưu trong vault (vault/secrets.yml) / kept in the vault",

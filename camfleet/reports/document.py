@@ -101,10 +101,32 @@ def render_csv(doc: Document) -> str:
     return buf.getvalue()
 
 
+def markdown_text(value: Any) -> Any:
+    """A value as Markdown text: Markdown passes HTML through to the page it becomes, so a name typed
+    as ``<script>`` is written ``&lt;script&gt;`` (shown as typed, never run). Quotes stay readable."""
+    if not isinstance(value, str):
+        return value
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@jinja2.pass_eval_context
+def _finalize(eval_ctx: jinja2.nodes.EvalContext, value: Any) -> Any:
+    """Every value printed: HTML templates escape it themselves (autoescape), Markdown ones here."""
+    return value if eval_ctx.autoescape else markdown_text(value)
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(TEMPLATES) / "reports"),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        # Escaped by what a template writes: it is named for its output plus .j2 (document.html.j2), so
+        # matching the last suffix alone (.html) escaped nothing. Unknown output is escaped too.
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html", "htm", "xhtml", "html.j2", "htm.j2", "xhtml.j2"),
+            disabled_extensions=("md.j2",),
+            default_for_string=True,
+            default=True,
+        ),
+        finalize=_finalize,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

@@ -112,6 +112,20 @@ def test_invalid_town_fails_with_the_loader_message(tmp_path: Path) -> None:
     assert re.search(r"kp-04\.yml:\d+: link-04-01\.household: no household 'hh-04-99'", out.stderr), out.stderr
 
 
+def test_alias_bomb_fails_fast_with_its_line(tmp_path: Path) -> None:
+    """Issue 15: a 300-byte 'billion laughs' in a site file once grew ansible-inventory by 80 MiB/s."""
+    town = tmp_path / "ngoc-lac"
+    shutil.copytree(TOWN, town)
+    lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]" for p, n in zip("abcdefgh", "bcdefghi", strict=True)]
+    (town / "sites" / "kp-99.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = ansible_inventory(
+        "-i", str(town / "town.camfleet.yml"), "--list", env={"ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"}
+    )
+    assert out.returncode != 0
+    assert re.search(r"kp-99\.yml:5: \(yaml\): .*YAML aliases expand too much", out.stderr), out.stderr
+
+
 def test_ansible_doc_documents_the_plugin() -> None:
     out = subprocess.run(
         [str(BIN / "ansible-doc"), "-t", "inventory", "camfleet.fleet.town"],
