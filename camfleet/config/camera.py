@@ -8,10 +8,12 @@ Mapping from the inventory (:func:`desired_camera_config`):
   Why ASCII: the OSD fonts of the cameras in the field render few Vietnamese letters, and
   Hikvision limits channel names to 32 characters [?, vendor UIs]; footage handed to the police
   must stay readable.
-- ``timezone`` = the town's IANA zone as a fixed offset label, ``Asia/Ho_Chi_Minh`` →
-  ``UTC+07:00`` (Viet Nam has no daylight saving). Drivers write it as Hikvision's POSIX string
-  ``CST-7:00:00`` (sign inverted, device-apis.md §1.5) and Dahua's zone index ``NTP.TimeZone=12``
-  (GMT+07:00 in Dahua's table [M]). Zones with daylight saving are refused (ValueError).
+- ``timezone`` = the town's IANA zone as a label: ``Asia/Ho_Chi_Minh`` → ``UTC+07:00`` (Viet Nam has
+  no daylight saving); a zone with daylight saving carries its rule, from the zone file's POSIX
+  footer: ``America/New_York`` → ``UTC-05:00 DST UTC-04:00 M3.2.0/02:00:00,M11.1.0/02:00:00``
+  (:class:`camfleet.drivers.desired.PosixZone`). Drivers write it as Hikvision's POSIX string
+  ``CST-7:00:00`` / ``CST+5:00:00DST01:00:00,M3.2.0/02:00:00,M11.1.0/02:00:00`` (docs/reference/devices.md §3)
+  and Dahua's zone index ``NTP.TimeZone=12`` (GMT+07:00 in Dahua's table [M]; Dahua refuses DST labels).
 - ``ntp_servers`` = ``town.ntp_servers`` in order (devices keep only the first; see ``fit``).
 - ``main``/``sub`` = the camera's stream profiles; ``sub`` None leaves the sub stream alone.
 - ``services``: UPnP, P2P cloud, telnet and SSH all off (device-apis.md §6.4, §6.5).
@@ -29,9 +31,18 @@ import datetime as dt
 import unicodedata
 import zoneinfo
 from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
-from camfleet.drivers.desired import DesiredConfig, Mask, ServiceSwitches, StreamSettings, offset_label
+from camfleet.drivers.desired import (
+    DesiredConfig,
+    Mask,
+    ServiceSwitches,
+    StreamSettings,
+    offset_label,
+    parse_posix_tz,
+)
 from camfleet.inventory.fleet import Fleet
 from camfleet.model import Camera, StreamProfile
 
@@ -52,14 +63,36 @@ def stream_settings(profile: StreamProfile) -> StreamSettings:
 
 
 def utc_offset_label(iana: str) -> str:
-    """``Asia/Ho_Chi_Minh`` → ``UTC+07:00``; ValueError for zones with daylight saving."""
+    """``Asia/Ho_Chi_Minh`` → ``UTC+07:00``; a zone with daylight saving → its full label
+    (``UTC+01:00 DST UTC+02:00 M3.5.0/02:00:00,M10.5.0/03:00:00``); ValueError where the zone's rule
+    cannot be written as a POSIX TZ string."""
     zone = zoneinfo.ZoneInfo(iana)
     year = dt.datetime.now(dt.UTC).year
     offsets = {dt.datetime(year, month, 15, tzinfo=zone).utcoffset() for month in (1, 7)}
-    if len(offsets) != 1:
-        raise ValueError(f"time zone {iana} has daylight saving; camfleet writes fixed offsets only")
-    offset = offsets.pop() or dt.timedelta(0)
-    return offset_label(int(offset.total_seconds()))
+    if len(offsets) == 1:
+        offset = offsets.pop() or dt.timedelta(0)
+        return offset_label(int(offset.total_seconds()))
+    footer = posix_footer(iana)
+    try:
+        posix = parse_posix_tz(footer or "")
+    except ValueError:
+        raise ValueError(f"time zone {iana} has daylight saving but no POSIX rule camfleet can write") from None
+    return posix.label()
+
+
+def posix_footer(iana: str) -> str | None:
+    """The POSIX TZ string at the end of the zone's TZif (version 2+) file, where the system keeps one."""
+    for root in zoneinfo.TZPATH:
+        path = Path(root) / iana
+        if path.is_file():
+            lines = path.read_bytes().rstrip(b"\n").rsplit(b"\n", 1)
+            return lines[-1].decode("ascii", "replace").strip() or None if len(lines) == 2 else None
+    try:
+        data = resources.files("tzdata.zoneinfo").joinpath(iana).read_bytes()
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        return None
+    lines = data.rstrip(b"\n").rsplit(b"\n", 1)
+    return lines[-1].decode("ascii", "replace").strip() or None if len(lines) == 2 else None
 
 
 def ascii_text(text: str, limit: int = OSD_MAX) -> str:

@@ -17,6 +17,7 @@ Reproduce by hand (a simulated camera on 127.77.0.10)::
 from __future__ import annotations
 
 import abc
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable
@@ -66,6 +67,10 @@ class ConfigChange:
     written: tuple[str, ...] = ()
     check: bool = False
     reboot_required: bool = False
+    #: Managed fields the device cannot hold (e.g. ``masks`` on a camera without privacy masks): left out
+    #: of the diff and never written; ``notes`` says, one line each, what the inventory wanted there.
+    unsupported: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,13 +128,17 @@ class ChannelState:
 
 @dataclass(frozen=True)
 class Disk:
-    """A recorder disk: bytes, ``status`` as the device words it (ok, error, unformatted, ...)."""
+    """A recorder's storage: a local disk or a network volume; bytes, ``status`` as the device words it
+    (ok, error, unformatted, ...), ``kind`` (``sata``, ``sd``, ``nas``, ...) and for a network volume its
+    ``source`` (``192.168.0.1:/pub/hik (SMB/CIFS)``)."""
 
     slot: int
     capacity_bytes: int
     free_bytes: int
     status: str
     property: str | None = None
+    kind: str | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -287,7 +296,12 @@ class ConfigurableCamera(Driver):
     """A camera whose managed settings (:class:`DesiredConfig`) the driver reads and writes.
 
     Families implement :meth:`read_config`, :meth:`fit` and :meth:`write`; the base runs the engine.
+    A family whose device turns out not to have a managed setting names the field in
+    :attr:`unsupported` while reading (the audit then reports it instead of failing).
     """
+
+    #: Fields of :class:`DesiredConfig` the device cannot hold, as :meth:`read_config` found.
+    unsupported: tuple[str, ...] = ()
 
     @abc.abstractmethod
     def read_config(self) -> DesiredConfig:
@@ -309,6 +323,11 @@ class ConfigurableCamera(Driver):
         """Read the device, diff against ``desired``, write only the fields that differ (not in check mode)."""
         current = self.read_config()
         wanted = self.fit(desired)
+        notes = []
+        for name in self.unsupported:
+            if getattr(wanted, name) != getattr(current, name):
+                notes.append(f"{name}: not supported by this device; the inventory's value is not applied")
+            wanted = dataclasses.replace(wanted, **{name: getattr(current, name)})
         delta = diff(current, wanted)
         reboot = False
         if not check:
@@ -322,6 +341,8 @@ class ConfigurableCamera(Driver):
             written=delta.changed,
             check=check,
             reboot_required=reboot,
+            unsupported=self.unsupported,
+            notes=tuple(notes),
         )
 
 

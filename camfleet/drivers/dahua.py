@@ -33,7 +33,7 @@ import datetime as dt
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO, ClassVar
 from urllib.parse import quote
 
@@ -65,6 +65,7 @@ from camfleet.drivers.errors import (
     Unreachable,
     Unsupported,
 )
+from camfleet.drivers.http import body_chunks
 
 #: Dahua's ``NTP.TimeZone`` table: index -> minutes east of UTC [M] (12 = GMT+07:00).
 ZONES: tuple[int, ...] = (
@@ -86,7 +87,6 @@ LOCAL = "%Y-%m-%d %H:%M:%S"
 #: Files asked for per ``findNextFile`` (python-amcrest asks 100).
 FIND_PAGE = 100
 FIND_MAX_PAGES = 200
-DOWNLOAD_CHUNK = 1 << 20
 
 
 def _bool(value: str | None) -> bool:
@@ -201,9 +201,20 @@ class DahuaDevice(Driver):
             raise MalformedReply(self.device_id, f"{cgi}.cgi?action={action} did not answer OK", body[:80])
 
     def config(self, name: str) -> dict[str, str]:
-        """``getConfig&name=<name>`` without the ``table.`` prefix."""
-        pairs = self.ask("configManager", "getConfig", {"name": name})
-        return {k.removeprefix("table."): v for k, v in pairs.items()}
+        """``getConfig&name=<name>`` without the ``table.`` prefix. Every key must belong to that table
+        (``table.<name>.`` or ``table.<name>[``): a reply with another key, or none, is MalformedReply,
+        never read as an empty or default table."""
+        what = f"configManager.cgi?action=getConfig&name={name}"
+        pairs = self.kv(self.cgi("configManager", "getConfig", {"name": name}), what)
+        if not pairs:
+            raise MalformedReply(self.device_id, f"reply to {what} is empty")
+        out: dict[str, str] = {}
+        for key, value in pairs.items():
+            bare = key.removeprefix("table.")
+            if not (bare.startswith(f"{name}.") or bare.startswith(f"{name}[")):
+                raise MalformedReply(self.device_id, f"reply to {what} holds a key of another table", key[:80])
+            out[bare] = value
+        return out
 
     def set_config(self, values: Mapping[str, object]) -> None:
         self.ok("configManager", "setConfig", values)
@@ -211,13 +222,16 @@ class DahuaDevice(Driver):
     # ----------------------------------------------------------------- identity
 
     def facts(self) -> Facts:
+        """Who the device is. Only ``getSystemInfo`` must answer; the version, the name and the MAC
+        address (``Network``: refused to a login without the right, or not offered by some firmware)
+        each read as None when their call fails. A refused password still raises."""
         try:
             info = self.ask("magicBox", "getSystemInfo")
         except NotActivated:
             return Facts(vendor=self.vendor, activated=False)
-        version = self.ask("magicBox", "getSoftwareVersion").get("version", "")
-        name = self.ask("magicBox", "getMachineName").get("name")
-        mac = self.config("Network").get("Network.eth0.PhysicalAddress")
+        version = self._fact(lambda: self.ask("magicBox", "getSoftwareVersion").get("version")) or ""
+        name = self._fact(lambda: self.ask("magicBox", "getMachineName").get("name"))
+        mac = self._fact(self._mac)
         firmware, build_date = _firmware(version)
         return Facts(
             vendor=self.vendor,
@@ -230,6 +244,21 @@ class DahuaDevice(Driver):
             device_name=name,
             device_type=self.device_type,
         )
+
+    def _fact(self, read: Callable[[], str | None]) -> str | None:
+        """One fact, or None where its call is refused, missing or malformed (never a login failure)."""
+        try:
+            return read()
+        except AuthError:
+            raise
+        except (DeviceError, MalformedReply):
+            return None
+
+    def _mac(self) -> str | None:
+        """The MAC address of the interface ``Network.DefaultInterface`` names (eth0 if none)."""
+        network = self.config("Network")
+        interface = network.get("Network.DefaultInterface") or "eth0"
+        return network.get(f"Network.{interface}.PhysicalAddress") or network.get("Network.eth0.PhysicalAddress")
 
     def rpc(self, method: str, params: Any = None, *, session: bool = False) -> dict[str, Any]:
         """One anonymous JSON-RPC call to ``/OutsideCmd`` (the initialisation wizard's endpoint);
@@ -424,14 +453,28 @@ class DahuaDevice(Driver):
         parts = []
         for name in EXPORT_NAMES:
             try:
-                parts.append(self.cgi("configManager", "getConfig", {"name": name}))
+                part = self.cgi("configManager", "getConfig", {"name": name})
             except (Unsupported, DeviceError) as err:
                 if isinstance(err, Unsupported) or err.http_status == 400:
                     continue
                 raise
+            parts.append(self._whole_table(part, name))
         if not parts:
             raise MalformedReply(self.device_id, "no config name could be read for the export")
         return "".join(parts).encode()
+
+    def _whole_table(self, body: str, name: str) -> str:
+        """A ``getConfig`` reply kept for the export only when it is whole: ``key=value`` lines of
+        table ``name`` alone, the last one ended (a reply cut mid-line would run into the next table's)."""
+        what = f"configManager.cgi?action=getConfig&name={name}"
+        pairs = self.kv(body, what)
+        if not pairs or not body.endswith("\n"):
+            raise MalformedReply(self.device_id, f"reply to {what} is cut short", body[-80:])
+        for key in pairs:
+            bare = key.removeprefix("table.")
+            if not (bare.startswith(f"{name}.") or bare.startswith(f"{name}[")):
+                raise MalformedReply(self.device_id, f"reply to {what} holds a key of another table", key[:80])
+        return body
 
 
 class DahuaCamera(DahuaDevice, ConfigurableCamera):
@@ -733,7 +776,7 @@ class DahuaNvr(DahuaDevice, RecorderDriver):
                     )
                 raise DeviceError(self.device_id, f"{what} refused", reason or f"HTTP {resp.status_code}",
                                   http_status=resp.status_code)  # fmt: skip
-            for chunk in resp.iter_bytes(DOWNLOAD_CHUNK):
+            for chunk in body_chunks(resp):
                 if written == 0 and chunk.startswith(b"Error"):  # an error text where the file should be
                     said = _error_reason(chunk[:200].decode("utf-8", "replace"))
                     raise DeviceError(self.device_id, f"{what} refused", said)

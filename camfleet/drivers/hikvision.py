@@ -8,13 +8,22 @@ lacks, 401 with ``lockStatus`` once the device locks us out.
 
 Mappings (see :mod:`camfleet.drivers.desired`):
 
-- time zone ``UTC+07:00`` ↔ ``<timeZone>CST-7:00:00</timeZone>`` (POSIX, sign inverted); NTP on
+- time zone ``UTC+07:00`` ↔ ``<timeZone>CST-7:00:00</timeZone>`` (POSIX, hours west: the sign is the
+  opposite of the label's); with daylight saving ``UTC-05:00 DST UTC-04:00 M3.2.0/02:00:00,M11.1.0/02:00:00``
+  ↔ ``CST+5:00:00DST01:00:00,M3.2.0/02:00:00,M11.1.0/02:00:00``, where the number after ``DST`` is how far
+  the clock moves forward (Hikvision's reading, not POSIX's; docs/reference/devices.md §3). NTP on
   means ``<timeMode>NTP</timeMode>`` plus ``/ISAPI/System/time/ntpServers/1`` (one server).
 - OSD text ↔ ``/ISAPI/System/Video/inputs/channels/1`` ``<name>`` (the channel-name overlay).
 - streams ↔ ``/ISAPI/Streaming/channels/101`` and ``102``; fps ×100, kbit/s, ``GovLength``.
 - services ↔ ``/ISAPI/System/Network/{UPnP,EZVIZ,ssh,telnetd}``; a service the model does not
   have (403/404) counts as off.
-- masks ↔ ``privacyMask`` regions on the device's normalised frame (704x576), at most 4.
+- masks ↔ ``privacyMask`` regions on the device's normalised frame (704x576), at most 4; a camera whose
+  ``/ISAPI/System/capabilities`` says ``isSupportPrivacyMask`` false (or that refuses the resource when
+  the capability is not listed) reports masks as not supported instead of failing the audit.
+- recording schedule ↔ ``record/tracks/<n>01``: on/off is ``CustomExtension/enableSchedule`` (real
+  recorders read ``Track/Enable`` false on every recording track); a day is written
+  ``Monday 00:00:00 → Tuesday 00:00:00`` or ``Monday 00:00:00 → Monday 24:00:00`` (devices.md §1).
+- disks ↔ ``ContentMgmt/Storage`` ``hddList/hdd`` and ``nasList/nas`` (kind ``nas``).
 
 Reproduce by hand (a simulated camera on 127.77.0.10)::
 
@@ -57,7 +66,15 @@ from camfleet.drivers.base import (
     UpgradeStatus,
     User,
 )
-from camfleet.drivers.desired import DesiredConfig, Mask, ServiceSwitches, StreamSettings, label_offset, offset_label
+from camfleet.drivers.desired import (
+    DesiredConfig,
+    Mask,
+    PosixZone,
+    ServiceSwitches,
+    StreamSettings,
+    parse_posix_tz,
+    zone_from_label,
+)
 from camfleet.drivers.errors import (
     AuthError,
     DeviceError,
@@ -67,7 +84,7 @@ from camfleet.drivers.errors import (
     NotActivated,
     Unsupported,
 )
-from camfleet.drivers.http import DeviceSession
+from camfleet.drivers.http import DeviceSession, body_chunks
 
 CODECS = {"H.264": "h264", "H.265": "h265", "MJPEG": "mjpeg"}
 CODECS_BACK = {v: k for k, v in CODECS.items()}
@@ -82,7 +99,6 @@ DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sun
 MAX_MASKS = 4
 SEARCH_PAGE = 40  # what Hikvision's own web client asks for; some NVRs answer 64 at most
 SEARCH_MAX_PAGES = 200
-DOWNLOAD_CHUNK = 1 << 20
 
 
 # --------------------------------------------------------------------------- XML
@@ -127,20 +143,40 @@ def _bool(value: str | None) -> bool | None:
     return None if value is None else value.strip().lower() in ("true", "1")
 
 
+def hik_zone(zone: str) -> PosixZone:
+    """Hikvision's ``timeZone`` as a zone; ValueError if it is not a POSIX TZ string. The number after
+    the daylight-saving name is the saving (``DST01:00:00`` = one hour forward), not POSIX's offset."""
+    return parse_posix_tz(zone, dst_offset="saving")
+
+
+def hik_zone_text(zone: PosixZone) -> str:
+    """A zone as Hikvision writes it: ``CST-7:00:00``, ``CST+5:00:00DST01:00:00,M3.2.0/02:00:00,M11.1.0/02:00:00``
+    (the saving forward, as the devices write it)."""
+    zone = zone.normalized()
+    west = -zone.std_offset_s
+    s = abs(west)
+    out = f"CST{'-' if west < 0 else '+'}{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    if zone.has_dst:
+        assert zone.dst_offset_s is not None and zone.start is not None and zone.end is not None
+        saving = zone.dst_offset_s - zone.std_offset_s
+        sign, s = ("-" if saving < 0 else ""), abs(saving)
+        out += f"DST{sign}{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d},{zone.start.text()},{zone.end.text()}"
+    return out
+
+
 def posix_zone(seconds_east: int) -> str:
-    """+25200 → ``CST-7:00:00`` (POSIX inverts the sign)."""
-    sign = "-" if seconds_east >= 0 else "+"
-    minutes = abs(seconds_east) // 60
-    return f"CST{sign}{minutes // 60}:{minutes % 60:02d}:00"
+    """+25200 → ``CST-7:00:00`` (POSIX counts hours west)."""
+    return hik_zone_text(PosixZone(seconds_east))
 
 
 def zone_label(posix: str) -> str:
-    """``CST-7:00:00`` → ``UTC+07:00``; zones with a DST rule come back as ``POSIX <zone>``."""
-    m = re.fullmatch(r"[A-Za-z]{3,}([+-]?)(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?", posix.strip())
-    if not m:
+    """``CST-7:00:00`` → ``UTC+07:00``; with daylight saving the full label
+    (``UTC-05:00 DST UTC-04:00 M3.2.0/02:00:00,M11.1.0/02:00:00``); what is not a POSIX TZ string
+    comes back as ``POSIX <zone>``."""
+    try:
+        return hik_zone(posix).label()
+    except ValueError:
         return f"POSIX {posix.strip()}"
-    seconds = int(m.group(2)) * 3600 + int(m.group(3) or 0) * 60
-    return offset_label(seconds if m.group(1) == "-" else -seconds)
 
 
 # --------------------------------------------------------------------------- shared by cameras and NVRs
@@ -183,8 +219,19 @@ class IsapiDevice(Driver):
             raise self._device_error(resp, f"{method} {path}")
         return resp
 
-    def get(self, path: str, *, auth: bool = True) -> Element:
-        return self.parse(self.call("GET", path, auth=auth), f"GET {path}")
+    def get(self, path: str, *, auth: bool = True, root: str | None = None) -> Element:
+        """The document at ``path``; with ``root``, a reply whose top element is another one raises
+        MalformedReply (a ResponseStatus answered with HTTP 200 raises as the device's error),
+        so a refusal is never read as an empty resource."""
+        resp = self.call("GET", path, auth=auth)
+        el = self.parse(resp, f"GET {path}")
+        if root is not None and local(el.tag) != root:
+            if local(el.tag) == "ResponseStatus":
+                self._status(el, resp, f"GET {path}")
+            raise MalformedReply(
+                self.device_id, f"reply to GET {path} is <{local(el.tag)}>, not <{root}>", _snippet(resp)
+            )
+        return el
 
     def put(
         self,
@@ -375,9 +422,11 @@ class IsapiDevice(Driver):
             local_time = dt.datetime.fromisoformat(raw)
         except ValueError:
             raise MalformedReply(self.device_id, "device time is not ISO 8601", raw) from None
-        if local_time.tzinfo is None:
-            offset = label_offset(zone_label(text(el, "timeZone") or "")) or 0
-            local_time = local_time.replace(tzinfo=dt.timezone(dt.timedelta(seconds=offset)))
+        if local_time.tzinfo is None:  # the zone's offset at that wall-clock time, daylight saving included
+            try:
+                local_time = hik_zone(text(el, "timeZone") or "").localize(local_time)
+            except ValueError:
+                local_time = local_time.replace(tzinfo=dt.UTC)
         utcoffset = local_time.utcoffset() or dt.timedelta(0)
         device_utc = local_time.astimezone(dt.UTC)
         return DeviceClock(device_utc, int(utcoffset.total_seconds()), device_utc.timestamp() - (before + after) / 2)
@@ -478,6 +527,7 @@ class HikvisionCamera(IsapiDevice, ConfigurableCamera):
     max_ntp_servers: ClassVar[int] = 1
 
     _frame: tuple[int, int] = (704, 576)  # the mask frame; read_config learns the device's
+    _mask_cap: tuple[bool | None] | None = None  # isSupportPrivacyMask, once asked
 
     def snapshot(self) -> bytes:
         return self._jpeg("/ISAPI/Streaming/channels/101/picture")
@@ -518,6 +568,23 @@ class HikvisionCamera(IsapiDevice, ConfigurableCamera):
             masks=self._read_masks(),
         )
 
+    def masks_supported(self) -> bool | None:
+        """``DeviceCap/SysCap/VideoCap/isSupportPrivacyMask`` of ``/ISAPI/System/capabilities`` (asked once);
+        None where the camera does not say (the element missing, as on a DS-2CD2443G0-IW V5.6.5, or the
+        resource refused)."""
+        if self._mask_cap is None:
+            said: bool | None = None
+            try:
+                caps = self.get("/ISAPI/System/capabilities", root="DeviceCap")
+                said = _bool(text(caps, "SysCap/VideoCap/isSupportPrivacyMask"))
+            except (Unsupported, MalformedReply):
+                said = None
+            except DeviceError as err:
+                if err.http_status not in (403, 404):
+                    raise
+            self._mask_cap = (said,)
+        return self._mask_cap[0]
+
     def _stream(self, el: Element) -> StreamSettings:
         mode = (text(el, "Video/videoQualityControlType") or "VBR").lower()
         bitrate = text(el, "Video/constantBitRate") if mode == "cbr" else text(el, "Video/vbrUpperCap")
@@ -545,7 +612,20 @@ class HikvisionCamera(IsapiDevice, ConfigurableCamera):
         return bool(_bool(text(el, "enabled")))
 
     def _read_masks(self) -> tuple[Mask, ...]:
-        el = self.get("/ISAPI/System/Video/inputs/channels/1/privacyMask")
+        """The masks; none, and ``masks`` in :attr:`unsupported`, where the camera has no privacy masks
+        (its capabilities say so, or, where they do not say, it refuses the resource)."""
+        self.unsupported = tuple(f for f in self.unsupported if f != "masks")
+        supported = self.masks_supported()
+        if supported is False:
+            self.unsupported += ("masks",)
+            return ()
+        try:
+            el = self.get("/ISAPI/System/Video/inputs/channels/1/privacyMask", root="PrivacyMask")
+        except DeviceError as err:
+            if supported is None and (isinstance(err, Unsupported) or err.http_status in (403, 404)):
+                self.unsupported += ("masks",)
+                return ()
+            raise
         fw = _int(text(el, "normalizedScreenSize/normalizedScreenWidth"), 704) or 704
         fh = _int(text(el, "normalizedScreenSize/normalizedScreenHeight"), 576) or 576
         self._frame = (fw, fh)
@@ -564,7 +644,7 @@ class HikvisionCamera(IsapiDevice, ConfigurableCamera):
     # ----------------------------------------------------------------- fit and write
 
     def fit(self, desired: DesiredConfig) -> DesiredConfig:
-        if len(desired.masks) > MAX_MASKS:
+        if "masks" not in self.unsupported and len(desired.masks) > MAX_MASKS:
             raise ValueError(
                 f"{self.device_id}: {len(desired.masks)} privacy masks wanted; the camera holds {MAX_MASKS}"
             )
@@ -624,12 +704,12 @@ class HikvisionCamera(IsapiDevice, ConfigurableCamera):
         return 7 in codes
 
     def _put_time(self, after: DesiredConfig, *, zone: bool) -> int:
-        offset = label_offset(after.timezone)
-        if zone and offset is None:
-            raise ValueError(f"{self.device_id}: time zone {after.timezone!r} is not a UTC offset label")
+        wanted = zone_from_label(after.timezone)
+        if zone and wanted is None:
+            raise ValueError(f"{self.device_id}: time zone {after.timezone!r} is not a time-zone label")
         body = x("timeMode", "NTP" if after.ntp_servers else "manual")
-        if zone and offset is not None:
-            body += x("timeZone", posix_zone(offset))
+        if zone and wanted is not None:
+            body += x("timeZone", hik_zone_text(wanted))  # daylight saving and its rules written in full
         return self.put("PUT", "/ISAPI/System/time", f"<Time>{body}</Time>")
 
     def _mask_body(self, masks: tuple[Mask, ...]) -> str:
@@ -781,10 +861,12 @@ class HikvisionNvr(IsapiDevice, RecorderDriver):
     # ----------------------------------------------------------------- schedules
 
     def recording_schedule(self, n: int) -> str:
-        return _schedule_mode(self.get(f"/ISAPI/ContentMgmt/record/tracks/{n}01"))
+        return _schedule_mode(self.get(f"/ISAPI/ContentMgmt/record/tracks/{n}01", root="Track"))
 
     def set_recording_schedule(self, n: int, continuous: bool = True) -> bool:
-        track = self.get(f"/ISAPI/ContentMgmt/record/tracks/{n}01")
+        """Every day 00:00-24:00 CMR with the schedule switched on (``enableSchedule``), or the switch off;
+        the track's other extension settings (pre/post-record, audio) are written back as read."""
+        track = self.get(f"/ISAPI/ContentMgmt/record/tracks/{n}01", root="Track")
         mode = _schedule_mode(track)
         if mode == ("continuous" if continuous else "none"):
             return False
@@ -807,7 +889,8 @@ class HikvisionNvr(IsapiDevice, RecorderDriver):
         )
         body = (
             f"<Track>{x('id', n * 100 + 1)}{x('Channel', n * 100 + 1)}{x('Enable', continuous)}{x('LoopEnable', loop)}"
-            f"<TrackSchedule><ScheduleBlockList>{block}</ScheduleBlockList></TrackSchedule></Track>"
+            f"<TrackSchedule><ScheduleBlockList>{block}</ScheduleBlockList></TrackSchedule>"
+            f"{_track_extension(track, continuous)}</Track>"
         )
         self.put("PUT", f"/ISAPI/ContentMgmt/record/tracks/{n}01", body)
         return True
@@ -815,18 +898,36 @@ class HikvisionNvr(IsapiDevice, RecorderDriver):
     # ----------------------------------------------------------------- disks
 
     def disks(self) -> list[Disk]:
-        doc = self.get("/ISAPI/ContentMgmt/Storage")
+        """Local disks (``hddList/hdd``, kind from ``hddType``) and network volumes (``nasList/nas``,
+        kind ``nas``, ``source`` its address, path and mount type); MiB on the wire."""
+        doc = self.get("/ISAPI/ContentMgmt/Storage", root="storage")
         mib = 2**20
-        return [
+        out = [
             Disk(
                 slot=_int(text(h, "id")),
                 capacity_bytes=_int(text(h, "capacity")) * mib,
                 free_bytes=_int(text(h, "freeSpace")) * mib,
                 status=text(h, "status") or "unknown",
                 property=text(h, "property"),
+                kind=(text(h, "hddType") or "hdd").lower(),
             )
             for h in findall(doc, "hddList/hdd")
         ]
+        for nas in findall(doc, "nasList/nas"):
+            where = text(nas, "ipAddress") or text(nas, "hostName") or "?"
+            mount = text(nas, "mountType") or text(nas, "nasType")
+            out.append(
+                Disk(
+                    slot=_int(text(nas, "id")),
+                    capacity_bytes=_int(text(nas, "capacity")) * mib,
+                    free_bytes=_int(text(nas, "freeSpace")) * mib,
+                    status=text(nas, "status") or "unknown",
+                    property=text(nas, "property"),
+                    kind="nas",
+                    source=f"{where}:{text(nas, 'path') or ''}" + (f" ({mount})" if mount else ""),
+                )
+            )
+        return out
 
     def format_disk(self, slot: int) -> None:
         self.put("PUT", f"/ISAPI/ContentMgmt/Storage/hdd/{slot}/format", timeout=max(self.timeout, 120.0))
@@ -907,7 +1008,7 @@ class HikvisionNvr(IsapiDevice, RecorderDriver):
                 self._status(self.parse(resp, what), resp, what)  # an XML answer to a download is an error
                 raise MalformedReply(self.device_id, f"{what} answered XML, not footage", _snippet(resp))
             written = 0
-            for chunk in resp.iter_bytes(DOWNLOAD_CHUNK):
+            for chunk in body_chunks(resp):
                 sink.write(chunk)
                 written += len(chunk)
             return written
@@ -1037,21 +1138,72 @@ def _utc(value: str) -> dt.datetime:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
+WEEK_S = 7 * 86400
+
+
 def _schedule_mode(track: Element) -> str:
-    """continuous (every day 00:00-24:00 CMR), event (anything else recorded) or none."""
-    if _bool(text(track, "Enable")) is False:
+    """continuous (CMR around the whole week), event (anything else recorded) or none.
+
+    The switch is ``CustomExtension/enableSchedule``: real recorders read ``Track/Enable`` false on every
+    recording track, so ``Enable`` counts only where the extension is missing (older firmware [?]).
+    A day is ``Monday 00:00:00 → Monday 24:00:00`` or ``Monday 00:00:00 → Tuesday 00:00:00`` (Sunday's
+    ends on Monday); spans are joined over the week before asking whether CMR covers all of it.
+    """
+    switch = _bool(text(track, "CustomExtensionList/CustomExtension/enableSchedule"))
+    if switch is False or (switch is None and _bool(text(track, "Enable")) is False):
         return "none"
-    covered: set[str] = set()
+    spans: list[tuple[int, int]] = []
     modes: set[str] = set()
     for action in findall(track, "TrackSchedule/ScheduleBlockList/ScheduleBlock/ScheduleAction"):
         if _bool(text(action, "Actions/Record")) is False:
             continue
-        modes.add((text(action, "Actions/ActionRecordingMode") or "CMR").upper())
-        if (text(action, "ScheduleActionStartTime/TimeOfDay"), text(action, "ScheduleActionEndTime/TimeOfDay")) == (
-            "00:00:00",
-            "24:00:00",
-        ):
-            covered.add(text(action, "ScheduleActionStartTime/DayOfWeek") or "")
+        mode = (text(action, "Actions/ActionRecordingMode") or "CMR").upper()
+        modes.add(mode)
+        start = _week_second(
+            text(action, "ScheduleActionStartTime/DayOfWeek"), text(action, "ScheduleActionStartTime/TimeOfDay")
+        )
+        end = _week_second(
+            text(action, "ScheduleActionEndTime/DayOfWeek"), text(action, "ScheduleActionEndTime/TimeOfDay")
+        )
+        if mode != "CMR" or start is None or end is None:
+            continue
+        if end <= start:
+            end += WEEK_S  # Sunday 00:00 → Monday 00:00 wraps to the week's start
+        spans += [(start, min(end, WEEK_S))] + ([(0, end - WEEK_S)] if end > WEEK_S else [])
     if not modes:
         return "none"
-    return "continuous" if modes == {"CMR"} and covered >= set(DAYS) else "event"
+    reached = 0
+    for a, b in sorted(spans):
+        if a > reached:
+            break
+        reached = max(reached, b)
+    return "continuous" if reached >= WEEK_S else "event"
+
+
+def _week_second(day: str | None, time_of_day: str | None) -> int | None:
+    """Seconds from Monday 00:00 (``24:00:00`` allowed); None for a day or time that is not one."""
+    if day not in DAYS or time_of_day is None:
+        return None
+    m = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", time_of_day.strip())
+    if m is None:
+        return None
+    return DAYS.index(day) * 86400 + int(m.group(1)) * 3600 + int(m.group(2)) * 60 + int(m.group(3) or 0)
+
+
+def _track_extension(track: Element, on: bool) -> str:
+    """The track's ``CustomExtensionList`` with ``enableSchedule`` set: the extension name and the plain
+    settings as read (pre/post-record seconds, audio), nested blocks (``HolidaySchedule``) left out."""
+    ext = find(track, "CustomExtensionList/CustomExtension")
+    kept = ""
+    name = "www.hikvision.com/RaCM/trackExt/ver10"
+    if ext is not None:
+        for child in ext:
+            tag = local(child.tag)
+            if tag == "CustomExtensionName":
+                name = (child.text or "").strip() or name
+            elif tag != "enableSchedule" and len(child) == 0 and re.fullmatch(r"[A-Za-z][\w.-]*", tag):
+                kept += x(tag, (child.text or "").strip())
+    return (
+        f"<CustomExtensionList><CustomExtension>{x('CustomExtensionName', name)}{x('enableSchedule', on)}"
+        f"{kept}</CustomExtension></CustomExtensionList>"
+    )

@@ -13,6 +13,7 @@ same code as the apply: a job is told ``check=True`` and writes nothing.
 - :mod:`.passwords` — generated passwords and a rotation that never locks a device out;
 - :mod:`.links` — a link router's RouterOS configuration, section by section;
 - :mod:`.devices` — read-only jobs on one device: identity, snapshot, configuration backup;
+- :mod:`.backups` — a backup checked whole before it replaces the last good one, encrypted at rest;
 - :mod:`.status` — ``camfleet status``, the fleet's health now.
 """
 

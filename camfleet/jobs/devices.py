@@ -14,7 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from camfleet.drivers.base import Facts, RecorderDriver
+from camfleet.drivers.errors import MalformedReply
 from camfleet.inventory.fleet import Fleet
+from camfleet.inventory.vault import VaultFormatError
+from camfleet.jobs.backups import (
+    BackupVault,
+    BadBackup,
+    LastGood,
+    check_export,
+    last_good,
+    names,
+    read_backup,
+    write_encrypted,
+)
 from camfleet.jobs.base import Credentials, JobError, connect, connect_router
 
 IDENTITY_FIELDS = ("model", "serial", "mac", "firmware")
@@ -98,16 +110,90 @@ def snapshot(
 # --------------------------------------------------------------------------- configuration backups
 
 
-def backup(fleet: Fleet, device_id: str, login: Credentials, dest: Path, *, check: bool, timeout: float) -> Saved:
-    """The device's configuration export into ``dest``: cameras and recorders ``<id>.bin`` (their own
-    export), link routers ``<id>.rsc`` (``/export`` with secrets hidden). 0600: exports hold settings
-    worth keeping private."""
+def backup(
+    fleet: Fleet,
+    device_id: str,
+    login: Credentials,
+    dest: Path,
+    vault: BackupVault,
+    *,
+    check: bool,
+    timeout: float,
+    accept_size_change: bool = False,
+) -> Saved:
+    """The device's configuration export into ``dest``, encrypted with ``vault``: cameras and
+    recorders ``<id>.bin.vault`` (their own export), link routers ``<id>.rsc.vault`` (``/export`` with
+    secrets hidden). The export is checked whole first (:func:`camfleet.jobs.backups.check_export`,
+    its size against the last good backup's); a bad one raises JobError and replaces nothing.
+    ``Saved.size`` and ``sha256`` are the export's (the encrypted file differs at every write);
+    ``changed`` is False when the last backup in ``dest`` already holds the same export."""
+    malformed: BadBackup | None = None
     if device_id in fleet.link_routers:
+        kind, ext = "routeros", "rsc"
         with connect_router(fleet, device_id, login, timeout=timeout) as router:
             # The export's first line carries the time it was taken: drop it, or every backup differs.
             text = re.sub(r"^# \d{4}-\d\d-\d\d \d\d:\d\d:\d\d by ", "# exported by ", router.backup(), count=1)
-        content, suffix = text.encode(), "rsc"
+        content = text.encode()
     else:
+        ext = "bin"
         with connect(fleet, device_id, login, timeout=timeout) as driver:
-            content, suffix = driver.config_export(), "bin"
-    return save(dest / f"{device_id}.{suffix}", content, check=check, mode=0o600)
+            kind = driver.vendor
+            try:
+                content = driver.config_export()
+            except MalformedReply as err:  # a reply the driver could already tell was cut
+                content, malformed = (
+                    b"",
+                    BadBackup(
+                        "thiết bị trả lời không trọn vẹn", f"malformed reply: {str(err).removeprefix(f'{device_id}: ')}"
+                    ),
+                )
+    good = last_good(dest, device_id, ext, kind, vault)
+    try:
+        if malformed is not None:
+            raise malformed
+        check_export(kind, content, good.content if good else None, accept_size_change=accept_size_change)
+    except BadBackup as bad:
+        raise _rejected(device_id, bad, good) from None
+    sealed_name, plain_name = names(device_id, ext)
+    path, plain = dest / sealed_name, dest / plain_name
+    digest = hashlib.sha256(content).hexdigest()
+    if good is not None and good.path == path and good.content == content:
+        return Saved(path, len(content), digest, changed=False)
+    if (good is None or good.path != path) and not _readable(path, vault):
+        # a backup is there that this vault password does not open: never overwrite what cannot be read
+        raise JobError(
+            f"{device_id}: không mở được bản sao lưu đang có {path} bằng mật khẩu vault này, giữ nguyên / "
+            f"the backup already in {path} does not open with this vault password: kept; move it away to back up again",
+            path=str(path),
+        )
+    if not check:
+        try:
+            write_encrypted(path, content, vault)
+            plain.unlink(missing_ok=True)  # the plaintext it replaces: a copied folder must leak nothing
+        except OSError as err:
+            raise JobError(f"{device_id}: không ghi được / cannot write {path}: {err.strerror or err}") from None
+    return Saved(path, len(content), digest, changed=True)
+
+
+def _readable(path: Path, vault: BackupVault) -> bool:
+    """False only for a file that is there and does not decrypt with ``vault`` (missing: nothing to lose)."""
+    try:
+        read_backup(path, vault)
+    except FileNotFoundError:
+        return True
+    except (OSError, VaultFormatError, ValueError):
+        return False
+    return True
+
+
+def _rejected(device_id: str, bad: BadBackup, good: LastGood | None) -> JobError:
+    """The one line a refused export fails with, Vietnamese first: why, and which backup stays."""
+    kept = str(good.path) if good else None
+    where = (
+        f"giữ bản tốt gần nhất / kept the last good one: {kept}" if kept else "chưa có bản tốt nào / no good backup yet"
+    )
+    return JobError(
+        f"{device_id}: sao lưu hỏng, không thay bản cũ / backup failed, nothing replaced: {bad.vi} / {bad.en}; {where}",
+        reason=bad.en,
+        kept=kept,
+    )

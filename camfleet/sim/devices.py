@@ -21,6 +21,7 @@ Reproduce by hand::
 from __future__ import annotations
 
 import dataclasses
+import datetime as _dt
 import json
 import re
 import types
@@ -33,6 +34,68 @@ from typing import Any, NamedTuple, TypeVar
 from camfleet.sim.faults import Fault, Faults
 
 T = TypeVar("T")
+
+_ZONE = re.compile(
+    r"[A-Za-z]*([+-]?)(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?"
+    r"(?:[A-Za-z]{3,}(?:([+-]?)(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?)?,([^,]+),([^,]+))?"
+)
+
+
+def zone_offset(zone: str, at: float | None = None) -> int:
+    """Seconds east of UTC of a device's POSIX zone string at UTC timestamp ``at`` (standard time if None).
+
+    Written from IEEE 1003.1 §8.3 (hours west; rules ``Mm.w.d``, ``Jn``, ``n`` with ``/time``, 02:00 by
+    default) and the devices' reading of the number after the daylight-saving name as the saving.
+    """
+    m = _ZONE.match(zone.strip())
+    if not m:
+        return 0
+    std = int(m.group(2)) * 3600 + int(m.group(3) or 0) * 60 + int(m.group(4) or 0)
+    std = std if m.group(1) == "-" else -std
+    if at is None or m.group(9) is None:
+        return std
+    saving = 3600
+    if m.group(6) is not None:
+        saving = int(m.group(6)) * 3600 + int(m.group(7) or 0) * 60 + int(m.group(8) or 0)
+        saving = -saving if m.group(5) == "-" else saving
+    try:
+        year = (_dt.datetime.fromtimestamp(at, _dt.UTC) + _dt.timedelta(seconds=std)).year
+        begins = _rule_utc(m.group(9), year, std)
+        ends = _rule_utc(m.group(10), year, std + saving)
+    except ValueError:
+        return std
+    inside = begins <= at < ends if begins < ends else not ends <= at < begins
+    return std + saving if inside else std
+
+
+def _rule_utc(rule: str, year: int, offset: int) -> float:
+    """The UTC timestamp of a POSIX transition rule in ``year``, its time said at ``offset``."""
+    date_part, _, time_part = rule.partition("/")
+    secs = 7200
+    if time_part:
+        sign = -1 if time_part.startswith("-") else 1
+        hms = [int(p) for p in time_part.lstrip("+-").split(":")] + [0, 0]
+        secs = sign * (hms[0] * 3600 + hms[1] * 60 + hms[2])
+    if date_part.startswith("M"):
+        month, week, weekday = (int(p) for p in date_part[1:].split("."))
+        first = _dt.date(year, month, 1)
+        day = 1 + (weekday - first.isoweekday() % 7) % 7 + 7 * (week - 1)
+        while True:
+            try:
+                date = _dt.date(year, month, day)
+                break
+            except ValueError:
+                day -= 7  # week 5: the last such weekday
+    elif date_part.startswith("J"):
+        n = int(date_part[1:])
+        date = _dt.date(year, 1, 1) + _dt.timedelta(
+            days=n - 1 + (n >= 60 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0))
+        )
+    else:
+        date = _dt.date(year, 1, 1) + _dt.timedelta(days=int(date_part))
+    midnight = _dt.datetime(date.year, date.month, date.day, tzinfo=_dt.UTC).timestamp()
+    return midnight + secs - offset
+
 
 LEVELS = ("Administrator", "Operator", "User")
 FIRMWARE_MAGIC = b"CAMFLEET-SIM-FIRMWARE"
@@ -304,13 +367,11 @@ class DeviceState:
 
     # ----------------------------------------------------------- time
 
-    def utc_offset_s(self) -> int:
-        """Offset east of UTC from the POSIX ``time_zone`` (``CST-7:00:00`` → +25200)."""
-        m = re.match(r"^[A-Za-z]*([+-]?)(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?", self.time_zone)
-        if not m:
-            return 0
-        secs = int(m.group(2)) * 3600 + int(m.group(3) or 0) * 60 + int(m.group(4) or 0)
-        return secs if m.group(1) == "-" else -secs
+    def utc_offset_s(self, at: float | None = None) -> int:
+        """Offset east of UTC from the POSIX ``time_zone`` (``CST-7:00:00`` → +25200); with ``at`` (a UTC
+        timestamp) the daylight-saving part counts too, read as Hikvision writes it
+        (``CST+5:00:00DST01:00:00,M3.2.0/02:00:00,M11.1.0/02:00:00``: the number after ``DST`` is the saving)."""
+        return zone_offset(self.time_zone, at)
 
     def device_time(self, now: float, faults: Faults | None = None) -> float:
         """The device's idea of UTC now: sim time plus its offset plus any clock_drift fault."""
@@ -508,7 +569,9 @@ class NvrState(DeviceState):
     max_channels: int = 32
     disks: list[DiskState] = field(default_factory=list)
     channels: dict[int, ProxyChannel] = field(default_factory=dict)
-    schedules: dict[int, str] = field(default_factory=dict)  # continuous | event | none
+    schedules: dict[int, str] = field(default_factory=dict)  # continuous | event | none: what the actions say
+    #: A track's ``enableSchedule`` (the recording schedule's on/off switch); missing means on.
+    schedule_switch: dict[int, bool] = field(default_factory=dict)
     overwrite: bool = True
     recordings: dict[int, RecordingSpan] = field(default_factory=dict)
     fault_disk_full: bool = False
@@ -591,6 +654,11 @@ class NvrState(DeviceState):
     def remove_channel(self, number: int) -> None:
         self.channels.pop(number, None)
         self.schedules.pop(number, None)
+        self.schedule_switch.pop(number, None)
+
+    def records_continuously(self, number: int) -> bool:
+        """The channel's schedule is switched on and is CMR around the week."""
+        return self.schedules.get(number) == "continuous" and self.schedule_switch.get(number, True)
 
     def channel_status(self, number: int) -> ChannelStatus:
         c = self.channels.get(number)
@@ -664,7 +732,7 @@ class NvrState(DeviceState):
         for n, ch in self.channels.items():
             ch.online = bool(ch.enabled and channel_online(n))
             ch.recording = False
-            if ch.online and self.schedules.get(n) == "continuous" and dt > 0:
+            if ch.online and self.records_continuously(n) and dt > 0:
                 wants[n] = int(channel_bitrate_kbps(n) * 125 * dt)  # kbit/s -> bytes
         total = sum(wants.values())
         if not wants or total <= 0:

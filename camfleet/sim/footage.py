@@ -25,7 +25,8 @@ import os
 import struct
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from camfleet.sim.media import MediaError, StreamSpec, default_cache_dir
@@ -43,6 +44,15 @@ PTS_HZ = 90_000
 _RUNS = threading.BoundedSemaphore(2)
 _MAKING: dict[Path, threading.Lock] = {}
 _MAKING_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Footage:
+    """What a recorder's files show: each channel's stream (the camera's main stream, None when the
+    channel has no camera the simulator knows) and the zone its burnt-in clock is written in."""
+
+    spec_of: Callable[[int], StreamSpec | None]
+    zone: str = "UTC"
 
 
 def _strip_filter(spec: StreamSpec, epoch: int) -> str:

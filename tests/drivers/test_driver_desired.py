@@ -32,7 +32,9 @@ def fleet():  # type: ignore[no-untyped-def]
 def test_time_zone_mappings() -> None:
     assert label_offset("UTC+07:00") == 25200 and label_offset("UTC-03:30") == -12600 and label_offset("CST") is None
     assert posix_zone(25200) == "CST-7:00:00" and zone_label("CST-7:00:00") == "UTC+07:00"
-    assert zone_label("CST+5:30:00") == "UTC-05:30" and zone_label("CET-1CEST,M3.5.0,M10.5.0/3").startswith("POSIX")
+    assert zone_label("CST+5:30:00") == "UTC-05:30" and zone_label("not a zone").startswith("POSIX")
+    # Daylight saving is read in full, not as "POSIX ..." (the test of the rules is in test_real_replies.py)
+    assert zone_label("CET-1CEST,M3.5.0,M10.5.0/3") == "UTC+01:00 DST UTC+02:00 M3.5.0/02:00:00,M10.5.0/03:00:00"
     assert zone_index(25200) == 12 and zone_index(0) == 0
     with pytest.raises(ValueError, match="UTC\\+07:15"):
         zone_index(7 * 3600 + 900)

@@ -10,6 +10,8 @@ it with the synchronous driver and asserts on the simulator's state and on the r
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import time
 from pathlib import Path
 
@@ -24,9 +26,9 @@ from camfleet.drivers.errors import (
     DeviceError,
     NotActivated,
 )
-from camfleet.drivers.hikvision import HikvisionCamera, HikvisionNvr
+from camfleet.drivers.hikvision import HikvisionCamera, HikvisionNvr, hik_zone
 from camfleet.inventory import load
-from camfleet.sim.devices import CameraState, MaskRect, NvrState, ProxyChannel
+from camfleet.sim.devices import CameraState, MaskRect, NvrState, ProxyChannel, zone_offset
 from camfleet.sim.faults import Fault
 from camfleet.sim.hikvision import camera_app, nvr_app
 
@@ -159,6 +161,45 @@ def test_nvr_channels_are_idempotent_and_report_status() -> None:
 
         assert d.delete_channel(3) is True and not state.channels
         assert d.delete_channel(3) is False
+
+
+def test_a_schedule_switched_off_on_the_recorder_reads_none_and_is_switched_back_on() -> None:
+    """The simulated recorder answers as real ones do (Track/Enable false on every track, the switch in
+    CustomExtension/enableSchedule): a channel whose switch is off records nothing and audits as such."""
+    state = nvr()
+    with served(nvr_app, state) as dev, dev.driver(HikvisionNvr, PASSWORD) as d:
+        assert d.set_channel(3, "10.78.1.2", 8000, "admin", "Cam-pass-2024", "cam-01-t01") is True
+        assert d.recording_schedule(3) == "continuous"
+        state.schedule_switch[3] = False  # someone unticked "Enable Schedule" in the recorder's web page
+        state.tick(time.time(), 10, lambda n: True, lambda n: 1024)
+        assert d.channel_status()[3].recording is False and d.recording_schedule(3) == "none"
+        assert d.set_recording_schedule(3) is True and state.schedule_switch[3] is True
+        assert d.recording_schedule(3) == "continuous" and d.set_recording_schedule(3) is False
+        state.tick(time.time() + 10, 10, lambda n: True, lambda n: 1024)
+        assert d.channel_status()[3].recording is True
+
+
+def test_a_zone_with_daylight_saving_reads_its_offset_at_the_moment_asked() -> None:
+    """The simulated camera keeps the DST rule it is given and answers localTime with the offset in force."""
+    state = camera()
+    south = "CST-10:00:00DST01:00:00,M10.1.0/02:00:00,M4.1.0/03:00:00"  # saving from October to April
+    north = "CST+5:00:00DST01:00:00,M3.2.0/02:00:00,M11.1.0/02:00:00"
+    with served(camera_app, state) as dev, dev.driver(HikvisionCamera, PASSWORD) as d:
+        for zone, label in ((south, "UTC+10:00 DST UTC+11:00"), (north, "UTC-05:00 DST UTC-04:00")):
+            state.time_zone = zone
+            clock = d.time()
+            local = clock.device_utc.astimezone(dt.timezone(dt.timedelta(seconds=clock.utc_offset_s)))
+            zone_now = hik_zone(zone).utcoffset(clock.device_utc)
+            assert clock.utc_offset_s == zone_now and local.utcoffset() == dt.timedelta(seconds=zone_now)
+            assert d.read_config().timezone.startswith(label)
+        desired = dataclasses.replace(
+            d.read_config(), timezone="UTC+01:00 DST UTC+02:00 M3.5.0/02:00:00,M10.5.0/03:00:00"
+        )
+        d.apply_config(desired)
+    assert state.time_zone == "CST-1:00:00DST01:00:00,M3.5.0/02:00:00,M10.5.0/03:00:00"
+    assert zone_offset(state.time_zone, dt.datetime(2026, 7, 1, tzinfo=dt.UTC).timestamp()) == 7200
+    assert zone_offset(state.time_zone, dt.datetime(2026, 12, 1, tzinfo=dt.UTC).timestamp()) == 3600
+    assert zone_offset(south, dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp()) == 11 * 3600
 
 
 def test_nvr_disks_format_and_recording_search() -> None:

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from defusedxml import ElementTree
 
+from camfleet.jobs.backups import decrypt_backup
 from camfleet.model import CameraStatus
+from tests.conftest import TOWN
 from tests.integration.simtown import Town, local, playbook, recap, running_town
 
 pytestmark = pytest.mark.slow
@@ -122,11 +124,12 @@ def test_backup_saves_every_device_once(town: Town, tmp_path: Path) -> None:
     first = playbook(town, "backup.yml", "-e", f"backup_dir={dest}")
     assert first.returncode == 0, first.stdout[-2000:]
     files = {p.name for p in dest.iterdir()}
-    assert f"{commissioned(town, 'dahua')[0]}.bin" in files and "nvr-01.bin" in files and "core-01.rsc" in files
+    dahua = commissioned(town, "dahua")[0]
+    assert f"{dahua}.bin.vault" in files and "nvr-01.bin.vault" in files and "core-01.rsc.vault" in files
     assert len(files) == len(commissioned(town, "hikvision")) + len(commissioned(town, "dahua")) + len(
         town.fleet.recorders
     ) + len(town.fleet.link_routers)
-    router = (dest / "lr-01-01.rsc").read_text()
+    router = decrypt_backup(dest / "lr-01-01.rsc.vault", TOWN / "vault-password.DEMO-ONLY").decode()
     assert "/ip firewall filter" in router and town.creds["lr-01-01"]["password"] not in router
     some = ",".join(
         ["nvr-01", "core-01", "lr-01-01", commissioned(town, "hikvision")[0], commissioned(town, "dahua")[0]]

@@ -604,6 +604,69 @@ def test_nvr_channels_add_modify_delete_and_status() -> None:
     run(scenario)
 
 
+def test_nvr_track_switch_and_days_as_real_recorders_write_them() -> None:
+    """``Track/Enable`` reads false (as on the real recorders in docs/reference/devices.md §1), the switch is
+    ``enableSchedule``; a day ``Monday 00:00 → Tuesday 00:00`` counts as the whole Monday; a PUT without the
+    extension leaves the switch alone."""
+
+    def action(i: int, day: str, end_day: str, end: str = "00:00:00", mode: str = "CMR") -> str:
+        return (
+            f"<ScheduleAction><id>{i}</id><ScheduleActionStartTime><DayOfWeek>{day}</DayOfWeek><TimeOfDay>00:00:00</TimeOfDay>"
+            f"</ScheduleActionStartTime><ScheduleActionEndTime><DayOfWeek>{end_day}</DayOfWeek><TimeOfDay>{end}</TimeOfDay>"
+            f"</ScheduleActionEndTime><Actions><Record>true</Record><ActionRecordingMode>{mode}</ActionRecordingMode></Actions></ScheduleAction>"
+        )
+
+    days = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+    week = "".join(action(i + 1, d, days[(i + 1) % 7]) for i, d in enumerate(days))
+
+    def track(actions: str, switch: str | None) -> str:
+        ext = (
+            f"<CustomExtensionList><CustomExtension><enableSchedule>{switch}</enableSchedule></CustomExtension></CustomExtensionList>"
+            if switch
+            else ""
+        )
+        return f"<Track><id>101</id><Enable>false</Enable><TrackSchedule><ScheduleBlockList><ScheduleBlock>{actions}</ScheduleBlock></ScheduleBlockList></TrackSchedule>{ext}</Track>"
+
+    async def scenario() -> None:
+        state = nvr()
+        state.add_channel(ProxyChannel("10.30.0.7", password="Cam-pass-2024", name="cho"), 1)
+        async with device(state) as dev, dev.client() as c:
+            got = xml(await c.get("/ISAPI/ContentMgmt/record/tracks/101"))
+            assert (
+                val(got, "Enable") == "false"
+                and val(got, "CustomExtensionList/CustomExtension/enableSchedule") == "true"
+            )
+            assert (
+                val(got, "TrackSchedule/ScheduleBlockList/ScheduleBlock/ScheduleAction/ScheduleActionEndTime/DayOfWeek")
+                == "Tuesday"
+            )
+            assert status_of(await c.put("/ISAPI/ContentMgmt/record/tracks/101", content=track(week, "false"))) == (
+                1,
+                "ok",
+            )
+            assert state.schedules[1] == "continuous" and state.records_continuously(1) is False
+            got = xml(await c.get("/ISAPI/ContentMgmt/record/tracks/101"))
+            assert val(got, "CustomExtensionList/CustomExtension/enableSchedule") == "false"
+            assert status_of(await c.put("/ISAPI/ContentMgmt/record/tracks/101", content=track(week, None))) == (
+                1,
+                "ok",
+            )
+            assert state.schedule_switch[1] is False  # no extension in the body: the switch stays off
+            assert status_of(await c.put("/ISAPI/ContentMgmt/record/tracks/101", content=track(week, "true"))) == (
+                1,
+                "ok",
+            )
+            assert state.records_continuously(1)
+            holey = week.replace(action(7, "Sunday", "Monday"), action(7, "Sunday", "Sunday", "23:00:00"))
+            assert status_of(await c.put("/ISAPI/ContentMgmt/record/tracks/101", content=track(holey, "true"))) == (
+                1,
+                "ok",
+            )
+            assert state.schedules[1] == "event"
+
+    run(scenario)
+
+
 def _search_body(track: int, start: str, end: str, position: int = 0, limit: int = 40) -> str:
     return (
         f"<CMSearchDescription><searchID>C0FFEE00-0000-0000-0000-000000000001</searchID><trackIDList><trackID>{track}</trackID></trackIDList>"

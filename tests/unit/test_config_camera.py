@@ -39,5 +39,7 @@ def test_text_and_time_zone_labels() -> None:
     assert ascii_text("Đường Lê Lợi") == "Duong Le Loi"
     assert ascii_text("Ngã tư   chợ  Ngọc Lặc, trước cổng trường THCS") == "Nga tu cho Ngoc Lac, truoc cong"
     assert utc_offset_label("Asia/Ho_Chi_Minh") == "UTC+07:00" and utc_offset_label("America/Lima") == "UTC-05:00"
-    with pytest.raises(ValueError, match="daylight saving"):
-        utc_offset_label("Europe/Berlin")
+    # A town with daylight saving gets its rule from the zone file's POSIX footer (issue 13)
+    assert utc_offset_label("Europe/Berlin") == "UTC+01:00 DST UTC+02:00 M3.5.0/02:00:00,M10.5.0/03:00:00"
+    # Dublin's zone file calls winter the "daylight" time (IST-1GMT0): the label turns it the usual way round
+    assert utc_offset_label("Europe/Dublin") == "UTC+00:00 DST UTC+01:00 M3.5.0/01:00:00,M10.5.0/02:00:00"

@@ -1,5 +1,6 @@
-"""The aiohttp application of a simulated Dahua camera: :func:`camera_app` wraps a camera state in
-the CGI server (:class:`~camfleet.sim.dahua.camera.DahuaCamera`) that answers every path.
+"""The aiohttp applications of the simulated Dahua devices: :func:`camera_app` wraps a camera state in
+the CGI server (:class:`~camfleet.sim.dahua.camera.DahuaCamera`), :func:`nvr_app` a recorder state
+(:class:`~camfleet.sim.dahua.nvr.DahuaNvr`); each answers every path.
 
 Reproduce by hand (serves one camera on 127.0.0.9:8080 until Ctrl-C)::
 
@@ -17,12 +18,15 @@ from collections.abc import Callable
 from aiohttp import web
 
 from camfleet.sim.dahua.camera import DahuaCamera
-from camfleet.sim.devices import CameraState
+from camfleet.sim.dahua.device import DahuaCgiDevice
+from camfleet.sim.dahua.nvr import DahuaNvr
+from camfleet.sim.devices import CameraState, NvrState
 from camfleet.sim.faults import Faults
+from camfleet.sim.footage import Footage
 from camfleet.sim.httpdevice import Clock, device_app
 from camfleet.sim.httpserve import Timings
 
-DEVICE = web.AppKey("dahua_device", DahuaCamera)
+DEVICE = web.AppKey("dahua_device", DahuaCgiDevice)
 
 
 def camera_app(
@@ -35,4 +39,19 @@ def camera_app(
 ) -> web.Application:
     """A Dahua camera's CGI API over ``state``; ``clock`` returns simulator UNIX time."""
     device = DahuaCamera(state, faults, clock=clock, on_change=on_change, timings=timings or Timings())
+    return device_app(device, DEVICE)
+
+
+def nvr_app(
+    state: NvrState,
+    faults: Faults,
+    *,
+    clock: Clock,
+    on_change: Callable[[], None],
+    timings: Timings | None = None,
+    footage: Footage | None = None,
+) -> web.Application:
+    """A Dahua recorder's CGI API over ``state``; ``footage`` says what its files show (none: searches
+    answer, downloads are refused)."""
+    device = DahuaNvr(state, faults, clock=clock, on_change=on_change, timings=timings or Timings(), footage=footage)
     return device_app(device, DEVICE)

@@ -1,9 +1,11 @@
-"""The configuration table of a simulated Dahua camera: what ``configManager.cgi`` gets and sets.
+"""The configuration tables of simulated Dahua devices: what ``configManager.cgi`` gets and sets.
 
 Why: Dahua's CGI addresses settings as flat keys under a name (``Encode[0].MainFormat[0].Video.FPS``,
-``NTP.Address``); :class:`ConfigTable` renders a name's keys from the vendor-neutral
-:class:`~camfleet.sim.devices.CameraState` and stores a whole name back. A ``setConfig`` merges
-the keys it was given into the name's current keys, so one bad value refuses the whole call.
+``NTP.Address``); a table renders a name's keys from the vendor-neutral device state and stores a
+whole name back. A ``setConfig`` merges the keys it was given into the name's current keys, so one
+bad value refuses the whole call. :class:`DeviceConfig` holds the names every Dahua device has
+(``NTP``, ``Locales``, ``General``, ``Network``: a recorder answers these); :class:`ConfigTable`
+adds a camera's (``Encode``, ``ChannelTitle``, ``VideoWidget``, the services).
 Facts: ``NTP.TimeZone`` is Dahua's zone index (12 = GMT+07:00) [M]; rectangles are on an
 8191-wide grid; ``SSHD.Enable`` drives ssh, ``T2UServer.Enable`` the P2P cloud.
 
@@ -20,7 +22,7 @@ import re
 from typing import ClassVar
 
 from camfleet.sim.dahua.cgi import CgiError, fmt, parse_bool, parse_int
-from camfleet.sim.devices import CameraState, MaskRect, StreamConfig
+from camfleet.sim.devices import CameraState, DeviceState, MaskRect, StreamConfig
 
 RECT_MAX = 8191
 # Dahua's time-zone table, index -> minutes east of UTC [M]
@@ -31,7 +33,7 @@ CODECS_BACK = {v: k for k, v in CODECS.items()}
 STREAM_KEYS = {101: "MainFormat[0]", 102: "ExtraFormat[0]", 103: "ExtraFormat[1]"}
 
 
-def _zone_offset(state: CameraState) -> int:
+def _zone_offset(state: DeviceState) -> int:
     return state.utc_offset_s() // 60
 
 
@@ -45,8 +47,91 @@ def _posix_zone(minutes: int) -> str:
     return f"CST{sign}{abs(minutes) // 60}:{abs(minutes) % 60:02d}:00"
 
 
-class ConfigTable:
-    """getConfig/setConfig for one camera: each name renders flat keys and stores them back."""
+class DeviceConfig:
+    """getConfig/setConfig of the names every Dahua device has (a recorder answers only these)."""
+
+    NAMES: ClassVar[tuple[str, ...]] = ("NTP", "Locales", "General", "Network")
+
+    def __init__(self, state: DeviceState) -> None:
+        self.state = state
+
+    def render(self, name: str) -> dict[str, str]:
+        s = self.state
+        pairs: list[tuple[str, object]] = []
+        if name == "NTP":
+            minutes = _zone_offset(s)
+            index = ZONES.index(minutes) if minutes in ZONES else 0
+            pairs += [
+                ("NTP.Enable", s.ntp.enabled),
+                ("NTP.Address", s.ntp.server),
+                ("NTP.Port", s.ntp.port),
+                ("NTP.TimeZone", index),
+                ("NTP.TimeZoneDesc", _zone_label(ZONES[index])),
+                ("NTP.UpdatePeriod", s.ntp.interval_min),
+            ]
+        elif name == "Locales":
+            pairs += [("Locales.TimeFormat", "yyyy-MM-dd HH:mm:ss"), ("Locales.DSTEnable", False)]
+        elif name == "General":
+            pairs += [
+                ("General.MachineName", s.device_name),
+                ("General.LockLoginEnable", s.login_lock.enabled),
+                ("General.LockLoginTimes", s.login_lock.max_failures),
+                ("General.LoginFailLockTime", int(s.login_lock.lock_s)),
+            ]
+        elif name == "Network":
+            pairs += [
+                ("Network.Hostname", s.device_name),
+                ("Network.eth0.IPAddress", s.network.address),
+                ("Network.eth0.SubnetMask", s.network.netmask),
+                ("Network.eth0.DefaultGateway", s.network.gateway),
+                ("Network.eth0.DhcpEnable", s.network.dhcp),
+                ("Network.eth0.PhysicalAddress", s.mac),
+            ]
+        else:
+            raise CgiError()
+        return {k: fmt(v) for k, v in pairs}
+
+    def store(self, name: str, flat: dict[str, str]) -> None:
+        """Write a name's (merged) keys back to the state; CgiError on any bad value."""
+        s = self.state
+        if name == "NTP":
+            index = parse_int(flat["NTP.TimeZone"], 0, len(ZONES) - 1)
+            server = flat["NTP.Address"]
+            if not server or len(server) > 64:
+                raise CgiError()
+            s.ntp.enabled = parse_bool(flat["NTP.Enable"])
+            s.ntp.server = server
+            s.ntp.port = parse_int(flat["NTP.Port"], 1, 65535)
+            s.ntp.interval_min = parse_int(flat["NTP.UpdatePeriod"], 1, 65535)
+            if ZONES[index] != _zone_offset(s):
+                s.time_zone = _posix_zone(ZONES[index])
+            if s.ntp.enabled:
+                s.clock_offset_s = 0.0
+        elif name == "Locales":
+            parse_bool(flat["Locales.DSTEnable"])
+        elif name == "General":
+            machine = flat["General.MachineName"]
+            if not 1 <= len(machine) <= 64:
+                raise CgiError()
+            s.device_name = machine
+            s.login_lock.enabled = parse_bool(flat["General.LockLoginEnable"])
+            s.login_lock.max_failures = parse_int(flat["General.LockLoginTimes"], 1, 30)
+            s.login_lock.lock_s = float(parse_int(flat["General.LoginFailLockTime"], 60, 86400))
+        elif name == "Network":
+            if flat["Network.eth0.PhysicalAddress"] != s.mac:
+                raise CgiError()
+            for key, attr in (("IPAddress", "address"), ("SubnetMask", "netmask"), ("DefaultGateway", "gateway")):
+                value = flat[f"Network.eth0.{key}"]
+                if not re.fullmatch(r"(\d{1,3}\.){3}\d{1,3}", value):
+                    raise CgiError()
+                setattr(s.network, attr, value)
+            s.network.dhcp = parse_bool(flat["Network.eth0.DhcpEnable"])
+        else:
+            raise CgiError()
+
+
+class ConfigTable(DeviceConfig):
+    """getConfig/setConfig for one camera: the device names plus the camera's own."""
 
     NAMES: ClassVar[tuple[str, ...]] = (
         "Encode",
@@ -61,11 +146,14 @@ class ConfigTable:
         "SSHD",
         "T2UServer",
     )
+    state: CameraState
 
     def __init__(self, state: CameraState) -> None:
-        self.state = state
+        super().__init__(state)
 
     def render(self, name: str) -> dict[str, str]:
+        if name in DeviceConfig.NAMES:
+            return super().render(name)
         s = self.state
         pairs: list[tuple[str, object]] = []
         if name == "Encode":
@@ -88,39 +176,10 @@ class ConfigTable:
                     (f"{p}.VideoEnable", st.enabled),
                     (f"{p}.AudioEnable", False),
                 ]
-        elif name == "NTP":
-            minutes = _zone_offset(s)
-            index = ZONES.index(minutes) if minutes in ZONES else 0
-            pairs += [
-                ("NTP.Enable", s.ntp.enabled),
-                ("NTP.Address", s.ntp.server),
-                ("NTP.Port", s.ntp.port),
-                ("NTP.TimeZone", index),
-                ("NTP.TimeZoneDesc", _zone_label(ZONES[index])),
-                ("NTP.UpdatePeriod", s.ntp.interval_min),
-            ]
-        elif name == "Locales":
-            pairs += [("Locales.TimeFormat", "yyyy-MM-dd HH:mm:ss"), ("Locales.DSTEnable", False)]
         elif name == "ChannelTitle":
             pairs += [("ChannelTitle[0].Name", s.osd.text)]
         elif name == "VideoWidget":
             pairs += self._widget()
-        elif name == "General":
-            pairs += [
-                ("General.MachineName", s.device_name),
-                ("General.LockLoginEnable", s.login_lock.enabled),
-                ("General.LockLoginTimes", s.login_lock.max_failures),
-                ("General.LoginFailLockTime", int(s.login_lock.lock_s)),
-            ]
-        elif name == "Network":
-            pairs += [
-                ("Network.Hostname", s.device_name),
-                ("Network.eth0.IPAddress", s.network.address),
-                ("Network.eth0.SubnetMask", s.network.netmask),
-                ("Network.eth0.DefaultGateway", s.network.gateway),
-                ("Network.eth0.DhcpEnable", s.network.dhcp),
-                ("Network.eth0.PhysicalAddress", s.mac),
-            ]
         elif name == "UPnP":
             pairs += [
                 ("UPnP.Enable", s.services.upnp),
@@ -162,7 +221,9 @@ class ConfigTable:
         return pairs
 
     def store(self, name: str, flat: dict[str, str]) -> None:
-        """Write a name's (merged) keys back to the state; CgiError on any bad value."""
+        if name in DeviceConfig.NAMES:
+            super().store(name, flat)
+            return
         s = self.state
         if name == "Encode":
             streams = dict(s.streams)
@@ -170,21 +231,6 @@ class ConfigTable:
                 if sid in s.streams:
                     streams[sid] = self._stream(flat, f"Encode[0].{key}", s.streams[sid], sid)
             s.streams = streams
-        elif name == "NTP":
-            index = parse_int(flat["NTP.TimeZone"], 0, len(ZONES) - 1)
-            server = flat["NTP.Address"]
-            if not server or len(server) > 64:
-                raise CgiError()
-            s.ntp.enabled = parse_bool(flat["NTP.Enable"])
-            s.ntp.server = server
-            s.ntp.port = parse_int(flat["NTP.Port"], 1, 65535)
-            s.ntp.interval_min = parse_int(flat["NTP.UpdatePeriod"], 1, 65535)
-            if ZONES[index] != _zone_offset(s):
-                s.time_zone = _posix_zone(ZONES[index])
-            if s.ntp.enabled:
-                s.clock_offset_s = 0.0
-        elif name == "Locales":
-            parse_bool(flat["Locales.DSTEnable"])
         elif name == "ChannelTitle":
             title = flat["ChannelTitle[0].Name"]
             if len(title) > 64:
@@ -192,23 +238,6 @@ class ConfigTable:
             s.osd.text = title
         elif name == "VideoWidget":
             self._store_widget(flat)
-        elif name == "General":
-            machine = flat["General.MachineName"]
-            if not 1 <= len(machine) <= 64:
-                raise CgiError()
-            s.device_name = machine
-            s.login_lock.enabled = parse_bool(flat["General.LockLoginEnable"])
-            s.login_lock.max_failures = parse_int(flat["General.LockLoginTimes"], 1, 30)
-            s.login_lock.lock_s = float(parse_int(flat["General.LoginFailLockTime"], 60, 86400))
-        elif name == "Network":
-            if flat["Network.eth0.PhysicalAddress"] != s.mac:
-                raise CgiError()
-            for key, attr in (("IPAddress", "address"), ("SubnetMask", "netmask"), ("DefaultGateway", "gateway")):
-                value = flat[f"Network.eth0.{key}"]
-                if not re.fullmatch(r"(\d{1,3}\.){3}\d{1,3}", value):
-                    raise CgiError()
-                setattr(s.network, attr, value)
-            s.network.dhcp = parse_bool(flat["Network.eth0.DhcpEnable"])
         elif name == "UPnP":
             s.services.upnp = parse_bool(flat["UPnP.Enable"])
         elif name == "Telnet":

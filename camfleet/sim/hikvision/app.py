@@ -24,9 +24,10 @@ from aiohttp import web
 
 from camfleet.sim.devices import CameraState, NvrState
 from camfleet.sim.faults import Faults
+from camfleet.sim.footage import Footage
 from camfleet.sim.hikvision.camera import IsapiCamera
 from camfleet.sim.hikvision.device import IsapiDevice
-from camfleet.sim.hikvision.nvr import Footage, IsapiNvr
+from camfleet.sim.hikvision.nvr import IsapiNvr
 from camfleet.sim.httpdevice import Clock, device_app
 from camfleet.sim.httpserve import Timings
 

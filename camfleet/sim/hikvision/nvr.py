@@ -5,7 +5,11 @@ Why: recorder playbooks and the retention report are tested against it. Footage 
 span per channel (:class:`~camfleet.sim.devices.RecordingSpan`) that the town's clock fills;
 a search cuts it into hour-long files, 50 matches a page at most, ``MORE`` while pages remain.
 ``GET /ISAPI/ContentMgmt/record/status`` (per-track recording state) is a simulator resource [?].
-A schedule is read back as ``continuous`` only when every day is recorded 00:00-24:00 in CMR mode.
+A schedule is ``continuous`` only when CMR covers the whole week, a day written ``Monday 00:00:00 →
+Tuesday 00:00:00`` as real recorders write it, or ``→ Monday 24:00:00``. As on real recorders (field notes
+from a DS-9632NI-M8 V5.04.081, a DS-7616NI-M2/16P, two DS-7716NI-I4/16P V4.61.030, docs/reference/devices.md §1)
+the on/off switch is ``CustomExtension/enableSchedule``; ``Track/Enable`` reads false on every track and
+a PUT's ``Enable`` changes nothing.
 
 Reproduce by hand (a recorder of a running ``camfleet sim`` on 127.78.0.1)::
 
@@ -23,15 +27,13 @@ import dataclasses
 import logging
 import re
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 from xml.etree.ElementTree import Element
 
 from aiohttp import web
 
 from camfleet.sim.devices import NvrState, ProxyChannel, RecordingSpan
-from camfleet.sim.footage import CLIP_S, ProgramStream, minute_clip
+from camfleet.sim.footage import CLIP_S, Footage, ProgramStream, minute_clip
 from camfleet.sim.hikvision.device import IsapiDevice
 from camfleet.sim.hikvision.dispatch import routes
 from camfleet.sim.hikvision.xml import (
@@ -48,19 +50,23 @@ from camfleet.sim.hikvision.xml import (
     x,
 )
 from camfleet.sim.httpserve import snapshot_jpeg
-from camfleet.sim.media import MediaError, StreamSpec
+from camfleet.sim.media import MediaError
 
 log = logging.getLogger("camfleet.sim")
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 SEGMENT_S = 3600  # a recording file holds at most an hour (real NVRs' files are 40-70 min)
+WEEK_S = 7 * 86400
 
 
-@dataclass(frozen=True)
-class Footage:
-    """What a recorder's files show: each channel's stream (the camera's main stream) and the zone of its clock."""
-
-    spec_of: Callable[[int], StreamSpec | None]
-    zone: str = "UTC"
+def _at(day: str | None, time_of_day: str | None) -> int | None:
+    """Seconds from Monday 00:00 of a schedule's day and time (``24:00:00`` allowed)."""
+    if day not in DAYS or not time_of_day:
+        return None
+    found = re.fullmatch(r"(\d{1,2}):(\d{2}):(\d{2})", time_of_day.strip())
+    if found is None or int(found.group(1)) > 24:
+        return None
+    h, mi, se = (int(g) for g in found.groups())
+    return DAYS.index(day) * 86400 + h * 3600 + mi * 60 + se
 
 
 def compact(t: float) -> str:
@@ -285,10 +291,11 @@ class IsapiNvr(IsapiDevice):
         if schedule != "none":
             mode = "CMR" if schedule == "continuous" else "MOTION"
             for i, day in enumerate(DAYS, 1):
+                following = DAYS[i % len(DAYS)]  # a day ends at the next one's 00:00, Sunday's on Monday
                 actions += (
                     f"<ScheduleAction>{x('id', i)}"
                     f"<ScheduleActionStartTime>{x('DayOfWeek', day)}{x('TimeOfDay', '00:00:00')}</ScheduleActionStartTime>"
-                    f"<ScheduleActionEndTime>{x('DayOfWeek', day)}{x('TimeOfDay', '24:00:00')}</ScheduleActionEndTime>"
+                    f"<ScheduleActionEndTime>{x('DayOfWeek', following)}{x('TimeOfDay', '00:00:00')}</ScheduleActionEndTime>"
                     f"{x('ScheduleDSTEnable', False)}{x('Description', 'nothing')}"
                     f"<Actions>{x('Record', True)}{x('ActionRecordingMode', mode)}</Actions></ScheduleAction>"
                 )
@@ -298,13 +305,18 @@ class IsapiNvr(IsapiDevice):
             "<ScheduleBlockGUID>{00000000-0000-0000-0000-000000000000}</ScheduleBlockGUID>"
             f"{x('ScheduleBlockType', 'www.std-cgi.com/racm/schedule/ver10')}{actions}</ScheduleBlock>"
         )
+        switch = self.state.schedule_switch.get(n, True)
         return (
             x("id", n * 100 + 1)
             + x("Channel", n * 100 + 1)
-            + x("Enable", schedule != "none")
+            + x("Enable", False)  # what the real recorders answer on every track
             + x("LoopEnable", self.state.overwrite)
             + f"<TrackSchedule><ScheduleBlockList>{block}</ScheduleBlockList></TrackSchedule>"
-            + "<CustomExtensionList><CustomExtension><enableSchedule>true</enableSchedule><PreRecordTimeSeconds>5</PreRecordTimeSeconds><PostRecordTimeSeconds>5</PostRecordTimeSeconds></CustomExtension></CustomExtensionList>"
+            + "<CustomExtensionList><CustomExtension>"
+            + x("CustomExtensionName", "www.hikvision.com/RaCM/trackExt/ver10")
+            + x("enableSchedule", switch)
+            + "<SaveAudio>false</SaveAudio><PreRecordTimeSeconds>5</PreRecordTimeSeconds><PostRecordTimeSeconds>5</PostRecordTimeSeconds>"
+            + "</CustomExtension></CustomExtensionList>"
         )
 
     async def get_tracks(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
@@ -317,9 +329,9 @@ class IsapiNvr(IsapiDevice):
     async def put_track(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
         n = self._track_channel(m)
         el = parse_body(body, "Track")
-        enable = get_bool(el, "Enable")
+        switch = get_bool(el, "CustomExtensionList/CustomExtension/enableSchedule")
         loop = get_bool(el, "LoopEnable")
-        covered: dict[str, set[str]] = {}
+        cmr: list[tuple[int, int]] = []
         modes: set[str] = set()
         for block in findall(el, "TrackSchedule/ScheduleBlockList/ScheduleBlock"):
             actions = findall(block, "ScheduleAction")
@@ -329,19 +341,31 @@ class IsapiNvr(IsapiDevice):
             for action in actions:
                 if get_bool(action, "Actions/Record") is False:
                     continue
-                day = text(action, "ScheduleActionStartTime/DayOfWeek") or ""
-                span = f"{text(action, 'ScheduleActionStartTime/TimeOfDay')}-{text(action, 'ScheduleActionEndTime/TimeOfDay')}"
-                if day not in DAYS:
+                start = _at(
+                    text(action, "ScheduleActionStartTime/DayOfWeek"), text(action, "ScheduleActionStartTime/TimeOfDay")
+                )
+                end = _at(
+                    text(action, "ScheduleActionEndTime/DayOfWeek"), text(action, "ScheduleActionEndTime/TimeOfDay")
+                )
+                if start is None or end is None:
                     raise IsapiError(6, "badParameters")
-                covered.setdefault(day, set()).add(span)
-                modes.add((text(action, "Actions/ActionRecordingMode") or "CMR").upper())
-        if enable is False or not covered:
+                mode = (text(action, "Actions/ActionRecordingMode") or "CMR").upper()
+                modes.add(mode)
+                if mode == "CMR":
+                    end = end if end > start else end + WEEK_S
+                    cmr += [(start, min(end, WEEK_S)), (0, max(0, end - WEEK_S))]
+        reached = 0
+        for a, b in sorted(cmr):
+            reached = max(reached, b) if a <= reached else reached
+        if not modes:
             schedule = "none"
-        elif modes == {"CMR"} and all("00:00:00-24:00:00" in covered.get(d, set()) for d in DAYS):
+        elif reached >= WEEK_S:
             schedule = "continuous"
         else:
             schedule = "event"
         self.state.schedules[n] = schedule
+        if switch is not None:  # a body without the extension leaves the switch as it is
+            self.state.schedule_switch[n] = switch
         if loop is not None:
             self.state.overwrite = loop
         self.changed()

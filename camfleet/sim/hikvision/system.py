@@ -97,10 +97,9 @@ class System(IsapiBase):
     # ----------------------------------------------------------------- time
 
     def _local_iso(self, now: float) -> str:
-        offset = self.state.utc_offset_s()
-        when = dt.datetime.fromtimestamp(
-            self.state.device_time(now, self.faults), dt.timezone(dt.timedelta(seconds=offset))
-        )
+        device_now = self.state.device_time(now, self.faults)
+        offset = self.state.utc_offset_s(device_now)  # daylight saving counted at that instant
+        when = dt.datetime.fromtimestamp(device_now, dt.timezone(dt.timedelta(seconds=offset)))
         return when.isoformat(timespec="seconds")
 
     async def get_time(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
@@ -126,7 +125,7 @@ class System(IsapiBase):
             if self.state.ntp.enabled:
                 self.state.clock_offset_s = 0.0  # synchronised at once
         if local_time is not None and not self.state.ntp.enabled:
-            target = parse_time(local_time, self.state.utc_offset_s())
+            target = parse_time(local_time, self.state.utc_offset_s(self.state.device_time(self.clock(), self.faults)))
             self.state.clock_offset_s = (
                 target - self.state.device_time(self.clock(), self.faults) + self.state.clock_offset_s
             )

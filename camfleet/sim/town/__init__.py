@@ -1,7 +1,7 @@
 """The simulated town: every device of an inventory alive on its own loopback address.
 
 One asyncio process holds every managed camera (ISAPI or Dahua CGI over HTTP
-with digest auth, plus RTSP with real H.264), every recorder (ISAPI NVR that
+with digest auth, plus RTSP with real H.264), every recorder (ISAPI or Dahua CGI NVR that
 records its channels, disks filling at the cameras' bitrates) and every link
 router (RouterOS CLI over SSH). Device state lives in memory and in a state
 folder, so a restart keeps it; time runs at a settable speed so days of

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -27,9 +28,9 @@ from urllib.parse import parse_qs, urlsplit
 from aiohttp import web
 
 from camfleet.sim import dahua, hikvision
+from camfleet.sim.dahua.nvr import playback_target as dahua_playback
 from camfleet.sim.devices import CameraState, NvrState, StreamConfig
-from camfleet.sim.footage import CLIP_S, access_units, minute_clip
-from camfleet.sim.hikvision.nvr import Footage
+from camfleet.sim.footage import CLIP_S, Footage, access_units, minute_clip
 from camfleet.sim.hikvision.xml import parse_time
 from camfleet.sim.httpserve import serve
 from camfleet.sim.media import Clip, MediaError, StreamSpec, clip_for, parse_annexb
@@ -110,9 +111,8 @@ class Listeners:
     async def _serve_http(self, dev: SimDevice, port: int) -> None:
         state = dev.state
         if isinstance(state, NvrState):
-            app = hikvision.nvr_app(
-                state, dev.faults, clock=self.clock, on_change=_mark_dirty(dev), footage=self._footage(state)
-            )
+            nvr_app = dahua.nvr_app if dev.vendor == "dahua" else hikvision.nvr_app
+            app = nvr_app(state, dev.faults, clock=self.clock, on_change=_mark_dirty(dev), footage=self._footage(state))
         elif dev.vendor == "hikvision":
             assert isinstance(state, CameraState)
             app = hikvision.camera_app(state, dev.faults, clock=self.clock, on_change=_mark_dirty(dev))
@@ -155,23 +155,41 @@ class Listeners:
         return Footage(spec_of, self.zone)
 
     async def _serve_playback(self, dev: SimDevice, port: int) -> None:
-        """The recorder's RTSP: ``/Streaming/tracks/<ch>01?starttime=...`` plays its footage from that time."""
+        """The recorder's RTSP, playing its footage from the time a URL asks: Hikvision
+        ``/Streaming/tracks/<ch>01?starttime=<UTC>``, Dahua ``/cam/playback?channel=<ch>&subtype=0&
+        starttime=<local YYYY_MM_DD_hh_mm_ss>`` (footage.md §4.3)."""
         state = dev.state
         assert isinstance(state, NvrState)
         footage = self._footage(state)
         tracks = re.compile(r"^/streaming/tracks/(\d+)/?$")
 
-        def resolve(target: str) -> Callable[[], Clip] | None:
+        def hikvision_request(target: str) -> tuple[int, float] | None:
             parts = urlsplit(target)
             m = tracks.match(parts.path.lower())
             query = {k.lower(): v[-1] for k, v in parse_qs(parts.query).items()}
             if m is None or "starttime" not in query:
                 return None
             n, stream = divmod(int(m.group(1)), 100)
+            return (n, parse_time(query["starttime"], 0)) if stream == 1 else None
+
+        def dahua_request(target: str) -> tuple[int, float] | None:
+            asked = dahua_playback(target)
+            if asked is None or asked[1] != 0:  # only the main stream is recorded
+                return None
+            n, _, wall = asked
+            return n, wall.replace(tzinfo=dt.UTC).timestamp() - state.utc_offset_s()
+
+        style: Literal["hikvision", "dahua"] = "dahua" if dev.vendor == "dahua" else "hikvision"
+        parse = dahua_request if style == "dahua" else hikvision_request
+
+        def resolve(target: str) -> Callable[[], Clip] | None:
+            asked = parse(target)
+            if asked is None:
+                return None
+            n, start = asked
             spec = footage.spec_of(n)
             span = state.recordings.get(n)
-            start = parse_time(query["starttime"], 0)
-            if stream != 1 or spec is None or span is None or not any(a <= start < b for a, b in span.pieces()):
+            if spec is None or span is None or not any(a <= start < b for a, b in span.pieces()):
                 return None
             first = int(start // CLIP_S) * CLIP_S
             # From the keyframe at or before starttime, as a recorder seeks (GOPs are regular, a minute starts on one).
@@ -184,8 +202,8 @@ class Listeners:
 
             return clip
 
-        realm = state.mac.replace(":", "").lower()
-        server = RtspServer(dev.address, port, realm, state.passwords, resolve, dev.faults, style="hikvision")
+        realm = f"Login to {state.serial}" if style == "dahua" else state.mac.replace(":", "").lower()
+        server = RtspServer(dev.address, port, realm, state.passwords, resolve, dev.faults, style=style)
         await server.start()
         dev.rtsp, dev.ports["rtsp"] = server, server.port
 

@@ -60,14 +60,16 @@ class ChannelSource:
         return main.bitrate_kbps if main else 0
 
     def prefill(self, nvr: NvrState, days: float) -> None:
-        """``days`` of footage recorded up to now, an hour a step, as if the town had run."""
+        """``days`` of footage recorded up to now, an hour a step (the last one shorter: none after
+        now), as if the town had run."""
         now = self.clock()
         t = now - days * 86400
         while t < now:
-            t += PREFILL_STEP_S
+            step = min(PREFILL_STEP_S, now - t)
+            t += step
             nvr.tick(
                 t,
-                PREFILL_STEP_S,
+                step,
                 functools.partial(self.online, nvr),
                 functools.partial(self.bitrate, nvr),
             )

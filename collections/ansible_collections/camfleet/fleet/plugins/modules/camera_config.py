@@ -43,6 +43,11 @@ reboot_required:
   description: Whether a written setting takes effect only after a reboot.
   returned: always
   type: bool
+unsupported:
+  description: Settings the camera cannot hold (e.g. C(masks) on a model without privacy masks); never written, each one the inventory wants there is also a warning.
+  returned: always
+  type: list
+  elements: str
 """
 
 import contextlib
@@ -71,7 +76,14 @@ def run_module(module: Any) -> None:
         change = configure_camera(fleet, p["device"], login(module), check=module.check_mode, timeout=p["timeout"])
     except JOB_ERRORS as err:
         fail(module, err)
-    result = {"changed": change.changed, "differences": change.diff_lines, "reboot_required": change.reboot_required}
+    result = {
+        "changed": change.changed,
+        "differences": change.diff_lines,
+        "reboot_required": change.reboot_required,
+        "unsupported": list(change.unsupported),
+    }
+    for note in change.notes:
+        module.warn(f"{p['device']}: {note}")
     if module._diff and change.changed:
         result["diff"] = {"before": change.before, "after": change.after}
     module.exit_json(**result)

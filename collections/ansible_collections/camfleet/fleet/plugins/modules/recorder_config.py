@@ -60,7 +60,7 @@ steps:
   type: list
   elements: str
 disks:
-  description: Every disk - slot, status, capacity and free bytes.
+  description: Every disk and network volume - slot, status, capacity and free bytes; kind (sata, sd, nas, ...) and, for a network volume, its source.
   returned: always
   type: list
   elements: dict
@@ -111,9 +111,25 @@ def run_module(module: Any) -> None:
     except JOB_ERRORS as err:
         fail(module, err)
     disks = [
-        {"slot": d.slot, "status": d.status, "capacity_bytes": d.capacity_bytes, "free_bytes": d.free_bytes}
+        {
+            "slot": d.slot,
+            "status": d.status,
+            "capacity_bytes": d.capacity_bytes,
+            "free_bytes": d.free_bytes,
+            "kind": d.kind,
+            "source": d.source,
+        }
         for d in report.disks
     ]
+    failed_nas = [d for d in report.failed_disks if d.kind == "nas"]
+    if failed_nas:
+        module.fail_json(
+            msg=f"{p['device']}: network storage {', '.join(f'{d.slot} ({d.source})' for d in failed_nas)} is "
+            f"{', '.join(d.status for d in failed_nas)}: check the share and the path to it; formatting does not help",
+            steps=report.steps,
+            disks=disks,
+            changed=bool(report.steps) and not module.check_mode,
+        )
     if report.failed_disks:
         failed = report.failed_disks
         module.fail_json(
