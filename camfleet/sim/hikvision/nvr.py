@@ -56,6 +56,7 @@ log = logging.getLogger("camfleet.sim")
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 SEGMENT_S = 3600  # a recording file holds at most an hour (real NVRs' files are 40-70 min)
 WEEK_S = 7 * 86400
+SEND_BLOCK = 64 * 1024  # a download's write size
 
 
 def _at(day: str | None, time_of_day: str | None) -> int | None:
@@ -455,8 +456,9 @@ class IsapiNvr(IsapiDevice):
         # started; the pictures of a hole are not in it.
         fps, gop = spec.fps, spec.gop
         writer = ProgramStream(fps)
+        # Sent in blocks as a file server reads a file from disk, not one chunk per picture.
+        pending = bytearray(writer.header())
         try:
-            await resp.write(writer.header())
             for a, b in pieces:
                 epoch = int(a // CLIP_S) * CLIP_S
                 lo = -(-round((a - epoch) * fps) // gop) * gop
@@ -465,8 +467,12 @@ class IsapiNvr(IsapiDevice):
                     if hi > lo:
                         clip = await loop.run_in_executor(None, minute_clip, spec, epoch, zone)
                         for chunk in writer.pictures_of(clip, lo, hi):
-                            await resp.write(chunk)
+                            pending += chunk
+                            if len(pending) >= SEND_BLOCK:
+                                await resp.write(bytes(pending))
+                                pending.clear()
                     epoch, lo = epoch + CLIP_S, 0
+            await resp.write(bytes(pending))
         except MediaError as exc:  # the headers are gone: cut the download short, as a failing disk would
             log.error("nvr download of %s: %s", uri, exc)
             if request.transport is not None:
