@@ -17,7 +17,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 Id = Annotated[
@@ -170,6 +170,25 @@ class StoragePolicy(Strict):
     )
 
 
+class OsdClock(Strict):
+    """The date/time overlay every town camera burns into its video (evidence of when a picture was
+    taken). The baseline switches it on and puts it here; an audit finds it switched off or moved."""
+
+    enabled: bool = Field(default=True, description="Show the date and time in the picture (keep it on: evidence).")
+    date_format: Literal["YYYY-MM-DD", "DD-MM-YYYY", "MM-DD-YYYY"] = Field(
+        default="YYYY-MM-DD", description="Date order: YYYY-MM-DD (unambiguous, the default), DD-MM-YYYY or MM-DD-YYYY."
+    )
+    time_format: Literal["24h", "12h"] = Field(default="24h", description="24-hour (default) or 12-hour clock.")
+    show_week: bool = Field(default=False, description="Also show the day of the week.")
+    x: float = Field(default=0.0, ge=0, le=1, description="Left edge, 0..1 of the frame width from the left.")
+    y: float = Field(
+        default=0.0556,
+        ge=0,
+        le=1,
+        description="Top edge, 0..1 of the frame height from the top (0.0556: Hikvision's factory place, 32 of 576).",
+    )
+
+
 class Town(Strict):
     """The town itself: one per inventory folder."""
 
@@ -183,6 +202,10 @@ class Town(Strict):
     station: Station = Field(description="The police station that records and answers the signs' phone.")
     budget: Budget = Field(description="The approved plan's budget.")
     storage: StoragePolicy = Field(description="Recording retention target and disk policy.")
+    osd_clock: OsdClock = Field(
+        default_factory=OsdClock,
+        description="The date/time overlay of every camera's baseline (on, top left, YYYY-MM-DD 24h unless set).",
+    )
 
 
 # --------------------------------------------------------------------------- people and places
@@ -237,6 +260,39 @@ class StreamProfile(Strict):
     bitrate_kbps: int = Field(ge=32, le=32768, description="Target (CBR) or cap (VBR) bitrate in kbit/s.")
     bitrate_mode: Literal["cbr", "vbr"] = Field(default="vbr", description="Constant or variable bitrate.")
     gop: int = Field(ge=1, le=400, description="Keyframe interval in frames (I-frame interval).")
+    smart_codec: bool = Field(
+        default=False,
+        description=(
+            "H.264+/H.265+ (Hikvision SmartCodec, Dahua Smart Codec): a long-term background reference, bits spent on"
+            " what moves; recordings shrink, a still background loses detail. Main streams only on the cameras seen."
+        ),
+    )
+    average_kbps: int | None = Field(
+        default=None,
+        ge=32,
+        le=32768,
+        description=(
+            "With smart_codec: the average bitrate the encoder keeps over about a day, in kbit/s (Hikvision"
+            " vbrAverageCap; at most bitrate_kbps, which stays the cap). Required with smart_codec; retention is"
+            " planned on it."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _average_with_smart_codec(self) -> StreamProfile:
+        if self.smart_codec and self.average_kbps is None:
+            raise ValueError("smart_codec needs average_kbps (the average the retention plan counts)")
+        if not self.smart_codec and self.average_kbps is not None:
+            raise ValueError("average_kbps means something only with smart_codec: true")
+        if self.average_kbps is not None and self.average_kbps > self.bitrate_kbps:
+            raise ValueError(f"average_kbps {self.average_kbps} is above the cap bitrate_kbps {self.bitrate_kbps}")
+        return self
+
+    @property
+    def recorded_kbps(self) -> int:
+        """What a recorder stores per second on average planning: the average with smart_codec, else the
+        cap (CBR: the rate; VBR: the worst case)."""
+        return self.average_kbps if self.smart_codec and self.average_kbps is not None else self.bitrate_kbps
 
 
 class FirmwareBuild(Strict):
@@ -255,13 +311,47 @@ class BadBuild(Strict):
     note: str | None = Field(default=None, description="Why the build is bad.")
 
 
+CVE_PATTERN = r"^CVE-\d{4}-\d{4,}$"
+
+
+class VulnerableRange(Strict):
+    """Builds a published advisory names as affected, compared in version order (Hikvision: version,
+    then build date; Dahua: build date, then version), so a build the catalogue never saw is still
+    caught. Give ``fixed_in`` (the first fixed build) or ``last_affected`` (the last affected one)."""
+
+    cves: list[Annotated[str, Field(pattern=CVE_PATTERN)]] = Field(
+        min_length=1, description="CVE ids the range is affected by, e.g. CVE-2021-36260."
+    )
+    affected_from: str | None = Field(
+        default=None,
+        description="First affected build (inclusive), as the device writes it; omit: every older build is affected.",
+    )
+    fixed_in: str | None = Field(
+        default=None,
+        description="First fixed build: every build before it (in version order) is affected, e.g. 'V5.5.800 build "
+        "210628'. A version without a build date ('V5.5.0') stands for every build of that version.",
+    )
+    last_affected: str | None = Field(
+        default=None,
+        description="Last affected build (inclusive), when the advisory names that instead of a fixed build.",
+    )
+    note: str | None = Field(default=None, description="What the flaw does, in one line.")
+    source: str | None = Field(default=None, description="Where the range comes from (advisory or NVD address).")
+
+
 class FirmwareEntry(Strict):
-    """Catalogue line: one device model, its approved build and its known-bad builds."""
+    """Catalogue line: one device model, its approved build, its known-bad builds and vulnerable ranges."""
 
     vendor: Vendor = Field(description="Maker.")
     model: str = Field(description="Model as the device reports it, e.g. 'DS-2CD1023G2-LIU'.")
     approved: FirmwareBuild = Field(description="The build every device of this model should run.")
-    known_bad: list[BadBuild] = Field(default_factory=list, description="Builds to move off, with reasons.")
+    known_bad: list[BadBuild] = Field(
+        default_factory=list, description="Exact builds to move off, with reasons (broken or vulnerable)."
+    )
+    vulnerable: list[VulnerableRange] = Field(
+        default_factory=list,
+        description="Ranges of builds affected by published vulnerabilities, compared in version order.",
+    )
 
 
 # --------------------------------------------------------------------------- cameras

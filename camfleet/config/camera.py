@@ -18,6 +18,11 @@ Mapping from the inventory (:func:`desired_camera_config`):
 - ``main``/``sub`` = the camera's stream profiles; ``sub`` None leaves the sub stream alone.
 - ``services``: UPnP, P2P cloud, telnet and SSH all off (device-apis.md §6.4, §6.5).
 - ``masks`` = ``privacy_masks`` (0..1 of the frame, origin top left).
+- ``main``/``sub`` also carry H.264+/H.265+ (``smart_codec``) and its ``average_kbps`` from the profile.
+- ``osd_time`` = the town's ``osd_clock``: the date/time overlay on, ``YYYY-MM-DD`` (no day/month
+  ambiguity in a statement), 24-hour, no weekday, at the top left (Hikvision's factory place) unless
+  the town sets otherwise. It is evidence: footage whose picture carries no time proves little, and
+  a technician can switch it off in the web UI without anyone noticing but this audit.
 
 Reproduce by hand::
 
@@ -38,13 +43,14 @@ from typing import Any
 from camfleet.drivers.desired import (
     DesiredConfig,
     Mask,
+    OsdTime,
     ServiceSwitches,
     StreamSettings,
     offset_label,
     parse_posix_tz,
 )
 from camfleet.inventory.fleet import Fleet
-from camfleet.model import Camera, StreamProfile
+from camfleet.model import Camera, OsdClock, StreamProfile
 
 OSD_MAX = 32
 
@@ -59,6 +65,8 @@ def stream_settings(profile: StreamProfile) -> StreamSettings:
         bitrate_kbps=profile.bitrate_kbps,
         bitrate_mode=profile.bitrate_mode,
         gop=profile.gop,
+        smart_codec=profile.smart_codec,
+        average_kbps=profile.average_kbps if profile.smart_codec else None,
     )
 
 
@@ -120,7 +128,13 @@ def desired_camera_config(fleet: Fleet, camera: Camera) -> DesiredConfig:
         sub=stream_settings(sub) if sub is not None else None,
         services=ServiceSwitches(),
         masks=masks_of(camera.privacy_masks),
+        osd_time=osd_time_of(fleet.town.osd_clock),
     )
+
+
+def osd_time_of(clock: OsdClock) -> OsdTime:
+    """The town's date/time overlay policy as the setting drivers compare."""
+    return OsdTime(clock.enabled, clock.date_format, clock.time_format, clock.show_week, clock.x, clock.y)
 
 
 def masks_of(masks: Iterable[Any]) -> tuple[Mask, ...]:

@@ -11,6 +11,10 @@ rollout and map dashboards) every minute.
 
     .venv/bin/python -c "from camfleet.config.prometheus import *; print(render_prometheus_config('127.0.0.1:9830'))" \\
         > /tmp/prometheus.yml && promtool check config /tmp/prometheus.yml
+
+An exporter protected by its ``--web.config.file`` (TLS, basic auth) is scraped with
+``access=ExporterAccess(...)``: every job and its ``/sd`` get ``scheme: https``, ``tls_config``
+and ``basic_auth`` with a ``password_file`` (the password itself is never in this file).
 """
 
 from __future__ import annotations
@@ -42,6 +46,24 @@ DEFAULT_JOBS: tuple[Job, ...] = (
     Job("link_wireguard", "2m", "15s", "link routers: WireGuard handshake ages (one SSH login)"),
     Job("inventory", "1m", "10s", "the inventory's word on every camera (status, khu phố, map position)"),
 )
+
+
+@dataclass(frozen=True)
+class ExporterAccess:
+    """How Prometheus reaches an exporter protected by its web config file (None fields: not used)."""
+
+    #: The CA (or the self-signed certificate itself) the exporter's certificate is checked with; set: https.
+    ca_file: str | None = None
+    #: The name in the exporter's certificate, when the scraped address is not in it.
+    server_name: str | None = None
+    #: Basic auth: the user, and the file Prometheus reads the password from (only its path is written here).
+    username: str | None = None
+    password_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.username is None) != (self.password_file is None):
+            raise ValueError("basic auth needs both username and password_file")
+
 
 #: Grace periods (``for:``) of the alerts; a test passes shorter ones.
 DEFAULT_FOR: dict[str, str] = {
@@ -81,6 +103,7 @@ def render_prometheus_config(
     evaluation_interval: str = "15s",
     sd_refresh_interval: str = "1m",
     alertmanagers: Sequence[str] = (),
+    access: ExporterAccess | None = None,
 ) -> str:
     """prometheus.yml scraping the exporter at ``exporter`` (HOST:PORT), one job per module."""
     return (
@@ -95,6 +118,7 @@ def render_prometheus_config(
             evaluation_interval=evaluation_interval,
             sd_refresh_interval=sd_refresh_interval,
             alertmanagers=list(alertmanagers),
+            access=access,
         )
     )
 

@@ -83,6 +83,16 @@ class User:
 
 
 @dataclass(frozen=True)
+class LoginLock:
+    """The lock-out after refused logins (Hikvision ``illegalLoginLock``, Dahua ``General.LockLogin*``):
+    ``enabled`` False never locks; ``max_failures`` None when the device does not say."""
+
+    enabled: bool
+    max_failures: int | None = None
+    lock_s: float | None = None
+
+
+@dataclass(frozen=True)
 class UpgradeStatus:
     """Firmware upgrade state: idle, upgrading, succeeded, failed; ``percent`` 0..100.
 
@@ -251,6 +261,11 @@ class Driver(abc.ABC):
     @abc.abstractmethod
     def add_user(self, name: str, password: str, level: str = "viewer") -> User: ...
 
+    def login_lock(self) -> LoginLock:
+        """How many refused logins lock the device out, read with this login (an audit that tries a
+        password checks it first); Unsupported where the family cannot say."""
+        raise Unsupported(self.device_id, "the lock-out policy cannot be read from this device family")
+
     # ----------------------------------------------------------------- maintenance
 
     @abc.abstractmethod
@@ -300,7 +315,8 @@ class ConfigurableCamera(Driver):
     :attr:`unsupported` while reading (the audit then reports it instead of failing).
     """
 
-    #: Fields of :class:`DesiredConfig` the device cannot hold, as :meth:`read_config` found.
+    #: Fields of :class:`DesiredConfig` the device cannot hold, as :meth:`read_config` found; a part of
+    #: one is dotted (``main.average_kbps``: a camera with H.265+ but no average bitrate to set).
     unsupported: tuple[str, ...] = ()
 
     @abc.abstractmethod
@@ -325,9 +341,9 @@ class ConfigurableCamera(Driver):
         wanted = self.fit(desired)
         notes = []
         for name in self.unsupported:
-            if getattr(wanted, name) != getattr(current, name):
+            if _field(wanted, name) != _field(current, name):
                 notes.append(f"{name}: not supported by this device; the inventory's value is not applied")
-            wanted = dataclasses.replace(wanted, **{name: getattr(current, name)})
+            wanted = _with_field(wanted, name, _field(current, name))
         delta = diff(current, wanted)
         reboot = False
         if not check:
@@ -344,6 +360,24 @@ class ConfigurableCamera(Driver):
             unsupported=self.unsupported,
             notes=tuple(notes),
         )
+
+
+def _field(config: Any, name: str) -> Any:
+    """``name`` of ``config``, dotted for a part of one (``main.average_kbps``); None under a part that is None."""
+    for part in name.split("."):
+        if config is None:
+            return None
+        config = getattr(config, part)
+    return config
+
+
+def _with_field(config: Any, name: str, value: Any) -> Any:
+    """``config`` with ``name`` (dotted for a part of one) set to ``value``; a part that is None stays None."""
+    head, _, rest = name.partition(".")
+    if not rest:
+        return dataclasses.replace(config, **{head: value})
+    part = getattr(config, head)
+    return config if part is None else dataclasses.replace(config, **{head: _with_field(part, rest, value)})
 
 
 class RecorderDriver(Driver):

@@ -14,6 +14,12 @@ Mappings (see :mod:`camfleet.drivers.desired`):
 - services ↔ ``UPnP.Enable``, ``T2UServer.Enable`` (P2P cloud), ``Telnet.Enable``, ``SSHD.Enable``;
   a config name the firmware lacks counts as off.
 - masks ↔ ``VideoWidget[0].Covers[0..3]`` (``Rect`` on the 0..8191 grid, ``EncodeBlend`` on).
+- H.264+/H.265+ ↔ ``SmartEncode[0].Enable`` (its own table, not ``Encode``; main stream); Dahua has no
+  average bitrate to set, so ``main.average_kbps`` (and the sub stream's switch) are reported not
+  supported; firmware without the table reports ``main.smart_codec`` too (devices.md §6).
+- date/time overlay ↔ ``VideoWidget[0].TimeTitle`` (``EncodeBlend`` on, ``ShowWeek``, ``Rect`` top left
+  on the 0..8191 grid, its size kept) and the device-wide ``Locales.TimeFormat``
+  (``yyyy-MM-dd HH:mm:ss`` = ``YYYY-MM-DD`` 24h; devices.md §7).
 
 Secrets: Dahua's CGI takes passwords in the query string (``modifyPassword``, ``addUser``); errors
 name the CGI and action, never the query. A factory-fresh camera is initialised over the web
@@ -46,6 +52,7 @@ from camfleet.drivers.base import (
     Disk,
     Driver,
     Facts,
+    LoginLock,
     Progress,
     RecorderDriver,
     Recording,
@@ -53,7 +60,15 @@ from camfleet.drivers.base import (
     UpgradeStatus,
     User,
 )
-from camfleet.drivers.desired import DesiredConfig, Mask, ServiceSwitches, StreamSettings, label_offset, offset_label
+from camfleet.drivers.desired import (
+    DesiredConfig,
+    Mask,
+    OsdTime,
+    ServiceSwitches,
+    StreamSettings,
+    label_offset,
+    offset_label,
+)
 from camfleet.drivers.errors import (
     AuthError,
     DeviceError,
@@ -79,6 +94,12 @@ SERVICES = {"upnp": "UPnP", "p2p": "T2UServer", "telnet": "Telnet", "ssh": "SSHD
 GROUPS = {"administrator": "admin", "operator": "user", "viewer": "user"}
 RECT_MAX = 8191
 MAX_MASKS = 4
+TIME_TITLE = "VideoWidget[0].TimeTitle"
+#: ``Locales.TimeFormat`` halves ↔ the vocabulary (date order; clock): ``yyyy-MM-dd HH:mm:ss`` [M].
+DATE_PATTERNS = {"yyyy-MM-dd": "YYYY-MM-DD", "dd-MM-yyyy": "DD-MM-YYYY", "MM-dd-yyyy": "MM-DD-YYYY"}
+DATE_PATTERNS_BACK = {v: k for k, v in DATE_PATTERNS.items()}
+CLOCK_PATTERNS = {"HH:mm:ss": "24h", "hh:mm:ss": "12h"}
+CLOCK_PATTERNS_BACK = {v: k for k, v in CLOCK_PATTERNS.items()}
 EXPORT_NAMES: tuple[str, ...] = ("General", "Network", "NTP", "Locales", "Encode", "ChannelTitle", "VideoWidget")
 EXPORT_NAMES += tuple(SERVICES.values())
 _KEY = re.compile(r"[A-Za-z0-9_.\[\]]+")
@@ -323,6 +344,16 @@ class DahuaDevice(Driver):
 
     # ----------------------------------------------------------------- users
 
+    def login_lock(self) -> LoginLock:
+        """``General.LockLoginEnable``, ``LockLoginTimes``, ``LoginFailLockTime`` (seconds)."""
+        general = self.config("General")
+        times, seconds = general.get("General.LockLoginTimes"), general.get("General.LoginFailLockTime")
+        return LoginLock(
+            enabled=general.get("General.LockLoginEnable", "true").strip().lower() == "true",
+            max_failures=_int(times) if times is not None else None,
+            lock_s=float(_int(seconds)) if seconds is not None else None,
+        )
+
     def users(self) -> list[User]:
         pairs = self.ask("userManager", "getUserInfoAll")
         found: dict[int, dict[str, str]] = {}
@@ -482,6 +513,7 @@ class DahuaCamera(DahuaDevice, ConfigurableCamera):
 
     name = "dahua_cgi"
     max_ntp_servers: ClassVar[int] = 1
+    _time_rect: tuple[int, int, int, int] = (0, 0, 2458, 410)  # TimeTitle's Rect as read (left, top, right, bottom)
 
     # ----------------------------------------------------------------- config
 
@@ -507,15 +539,40 @@ class DahuaCamera(DahuaDevice, ConfigurableCamera):
         services = {k: _bool(self._optional(name).get(f"{name}.Enable")) for k, name in SERVICES.items()}
         if f"{STREAMS['main']}.Video.Compression" not in encode:
             raise MalformedReply(self.device_id, "no MainFormat[0] in the Encode config")
+        smart = self._optional("SmartEncode").get("SmartEncode[0].Enable")
+        self.unsupported = ("main.average_kbps", "sub.smart_codec", "sub.average_kbps")
+        if smart is None:
+            self.unsupported = ("main.smart_codec", *self.unsupported)
+        main = dataclasses.replace(_stream(encode, STREAMS["main"]), smart_codec=_bool(smart))
         return DesiredConfig(
             device_name=general.get("General.MachineName", ""),
             timezone=timezone,
             ntp_servers=servers,
             osd_text=title.get("ChannelTitle[0].Name", ""),
-            main=_stream(encode, STREAMS["main"]),
+            main=main,
             sub=_stream(encode, STREAMS["sub"]) if f"{STREAMS['sub']}.Video.Compression" in encode else None,
             services=ServiceSwitches(**services),
             masks=_masks(widget),
+            osd_time=self._osd_time(widget),
+        )
+
+    def _osd_time(self, widget: dict[str, str]) -> OsdTime | None:
+        """``TimeTitle`` and ``Locales.TimeFormat``; None, and ``osd_time`` unsupported, where either is missing."""
+        locales = self._optional("Locales")
+        pattern = locales.get("Locales.TimeFormat")
+        if f"{TIME_TITLE}.EncodeBlend" not in widget or pattern is None:
+            self.unsupported += ("osd_time",)
+            return None
+        date, _, clock = pattern.strip().partition(" ")
+        rect = tuple(_int(widget.get(f"{TIME_TITLE}.Rect[{i}]")) for i in range(4))
+        self._time_rect = (rect[0], rect[1], rect[2], rect[3])
+        return OsdTime(
+            enabled=_bool(widget.get(f"{TIME_TITLE}.EncodeBlend")),
+            date_format=DATE_PATTERNS.get(date, date),
+            time_format=CLOCK_PATTERNS.get(clock, clock),
+            show_week=_bool(widget.get(f"{TIME_TITLE}.ShowWeek")),
+            x=rect[0] / RECT_MAX,
+            y=rect[1] / RECT_MAX,
         )
 
     def fit(self, desired: DesiredConfig) -> DesiredConfig:
@@ -536,6 +593,7 @@ class DahuaCamera(DahuaDevice, ConfigurableCamera):
             sub=desired.sub,
             services=desired.services,
             masks=tuple(masks),
+            osd_time=_fit_time(desired.osd_time),
         )
 
     def write(self, resource: str, before: DesiredConfig, after: DesiredConfig) -> bool:
@@ -557,6 +615,9 @@ class DahuaCamera(DahuaDevice, ConfigurableCamera):
             settings = after.main if resource == "main" else after.sub
             assert settings is not None
             self.set_config(_stream_values(STREAMS[resource], settings))
+            toggles = resource == "main" and "main.smart_codec" not in self.unsupported
+            if toggles and settings.smart_codec != before.main.smart_codec:
+                self.set_config({"SmartEncode[0].Enable": settings.smart_codec})
         elif resource == "services":
             for switch, name in SERVICES.items():
                 wanted = getattr(after.services, switch)
@@ -564,9 +625,33 @@ class DahuaCamera(DahuaDevice, ConfigurableCamera):
                     self.set_config({f"{name}.Enable": wanted})
         elif resource == "masks":
             self.set_config(_mask_values(after.masks))
+        elif resource == "osd_time":
+            assert after.osd_time is not None
+            self._write_osd_time(before.osd_time, after.osd_time)
         else:
             raise ValueError(f"unknown resource {resource!r}")
         return False
+
+    def _write_osd_time(self, before: OsdTime | None, after: OsdTime) -> None:
+        """``TimeTitle`` (moved with its size kept) and, where the format changes, ``Locales.TimeFormat``."""
+        date, clock = DATE_PATTERNS_BACK.get(after.date_format), CLOCK_PATTERNS_BACK.get(after.time_format)
+        if date is None or clock is None:
+            raise ValueError(f"{self.device_id}: {after.date_format} {after.time_format} has no Dahua TimeFormat")
+        left, top, right, bottom = self._time_rect
+        x, y = round(after.x * RECT_MAX), round(after.y * RECT_MAX)
+        width, height = max(0, right - left), max(0, bottom - top)
+        self.set_config(
+            {
+                f"{TIME_TITLE}.EncodeBlend": after.enabled,
+                f"{TIME_TITLE}.ShowWeek": after.show_week,
+                f"{TIME_TITLE}.Rect[0]": x,
+                f"{TIME_TITLE}.Rect[1]": y,
+                f"{TIME_TITLE}.Rect[2]": min(RECT_MAX, x + width),
+                f"{TIME_TITLE}.Rect[3]": min(RECT_MAX, y + height),
+            }
+        )
+        if before is None or (before.date_format, before.time_format) != (after.date_format, after.time_format):
+            self.set_config({"Locales.TimeFormat": f"{date} {clock}"})
 
 
 # --------------------------------------------------------------------------- helpers
@@ -855,6 +940,15 @@ def _stream_values(prefix: str, s: StreamSettings) -> dict[str, object]:
         f"{p}.BitRateControl": s.bitrate_mode.upper(),
         f"{p}.GOP": s.gop,
     }
+
+
+def _fit_time(wanted: OsdTime | None) -> OsdTime | None:
+    """The overlay's corner on the 0..8191 grid, as it will read back."""
+    if wanted is None:
+        return None
+    return dataclasses.replace(
+        wanted, x=round(min(1.0, wanted.x) * RECT_MAX) / RECT_MAX, y=round(min(1.0, wanted.y) * RECT_MAX) / RECT_MAX
+    )
 
 
 def _masks(widget: dict[str, str]) -> tuple[Mask, ...]:

@@ -25,7 +25,13 @@ SECRET_WORDS = ("password", "secret", "token", "verificationcode", "key")
 
 @dataclass(frozen=True)
 class StreamSettings:
-    """One encoder stream: codec ``h264``/``h265``/``mjpeg``, kbit/s, ``cbr``/``vbr``, GOP in frames."""
+    """One encoder stream: codec ``h264``/``h265``/``mjpeg``, kbit/s, ``cbr``/``vbr``, GOP in frames.
+
+    ``smart_codec`` is H.264+/H.265+ (Hikvision ``SmartCodec``, Dahua ``SmartEncode``); with it on,
+    ``average_kbps`` is the average the encoder keeps (Hikvision ``vbrAverageCap``) while
+    ``bitrate_kbps`` stays the cap. ``average_kbps`` is None with it off: a device keeps a value there
+    that means nothing then (docs/reference/devices.md §6).
+    """
 
     codec: str
     width: int
@@ -34,6 +40,8 @@ class StreamSettings:
     bitrate_kbps: int
     bitrate_mode: str
     gop: int
+    smart_codec: bool = False
+    average_kbps: int | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,6 +69,32 @@ class Mask:
         return {"x": round(self.x, 4), "y": round(self.y, 4), "w": round(self.w, 4), "h": round(self.h, 4)}
 
 
+#: Date orders of the date/time overlay, in one vocabulary for every driver (a device's own word
+#: for one outside it is read as that word, so it differs and is rewritten).
+DATE_FORMATS: tuple[str, ...] = ("YYYY-MM-DD", "DD-MM-YYYY", "MM-DD-YYYY")
+TIME_FORMATS: tuple[str, ...] = ("24h", "12h")
+
+
+@dataclass(frozen=True)
+class OsdTime:
+    """The date/time overlay burnt into the video: on, its format, where (``x``, ``y``: its top-left
+    corner in 0..1 of the frame, origin top left). Footage handed over as evidence carries its time
+    in the picture; a camera with it switched off records pictures that say nothing of when.
+    """
+
+    enabled: bool = True
+    date_format: str = "YYYY-MM-DD"
+    time_format: str = "24h"
+    show_week: bool = False
+    x: float = 0.0
+    y: float = 0.0556
+
+    def as_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["x"], out["y"] = round(self.x, 4), round(self.y, 4)
+        return out
+
+
 @dataclass(frozen=True)
 class ServiceSwitches:
     """Network services that widen the attack surface; the fleet policy wants all of them off."""
@@ -83,6 +117,7 @@ class DesiredConfig:
     sub: StreamSettings | None = None
     services: ServiceSwitches = field(default_factory=ServiceSwitches)
     masks: tuple[Mask, ...] = ()
+    osd_time: OsdTime | None = None  # None: not managed (or, read from a device, not there)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (Ansible's ``diff.before``/``diff.after``)."""
@@ -95,6 +130,7 @@ class DesiredConfig:
             "sub": dataclasses.asdict(self.sub) if self.sub is not None else None,
             "services": dataclasses.asdict(self.services),
             "masks": [m.as_dict() for m in self.masks],
+            "osd_time": self.osd_time.as_dict() if self.osd_time is not None else None,
         }
 
 

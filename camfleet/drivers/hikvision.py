@@ -14,7 +14,14 @@ Mappings (see :mod:`camfleet.drivers.desired`):
   the clock moves forward (Hikvision's reading, not POSIX's; docs/reference/devices.md §3). NTP on
   means ``<timeMode>NTP</timeMode>`` plus ``/ISAPI/System/time/ntpServers/1`` (one server).
 - OSD text ↔ ``/ISAPI/System/Video/inputs/channels/1`` ``<name>`` (the channel-name overlay).
-- streams ↔ ``/ISAPI/Streaming/channels/101`` and ``102``; fps ×100, kbit/s, ``GovLength``.
+- streams ↔ ``/ISAPI/Streaming/channels/101`` and ``102``; fps ×100, kbit/s, ``GovLength``. H.264+/H.265+
+  ↔ ``Video/SmartCodec/enabled`` and, with it on, ``Video/vbrAverageCap`` (the cap stays ``vbrUpperCap`` or,
+  in CBR, ``constantBitRate``); a stream whose document has no ``SmartCodec`` (sub streams, cameras of
+  2014) reports ``<stream>.smart_codec`` and ``.average_kbps`` as not supported (devices.md §6).
+- date/time overlay ↔ ``/ISAPI/System/Video/inputs/channels/1/overlays`` ``DateTimeOverlay`` (``enabled``,
+  ``dateStyle``, ``timeStyle`` 24hour/12hour, ``displayWeek``, ``positionX``/``positionY`` on the
+  ``normalizedScreenSize`` frame with Y counted **from the bottom** [?], devices.md §7); written as the
+  document read with only that block changed. A camera refusing the resource reports ``osd_time`` unsupported.
 - services ↔ ``/ISAPI/System/Network/{UPnP,EZVIZ,ssh,telnetd}``; a service the model does not
   have (403/404) counts as off.
 - masks ↔ ``privacyMask`` regions on the device's normalised frame (704x576), at most 4; a camera whose
@@ -59,6 +66,7 @@ from camfleet.drivers.base import (
     Disk,
     Driver,
     Facts,
+    LoginLock,
     Progress,
     RecorderDriver,
     Recording,
@@ -69,6 +77,7 @@ from camfleet.drivers.base import (
 from camfleet.drivers.desired import (
     DesiredConfig,
     Mask,
+    OsdTime,
     PosixZone,
     ServiceSwitches,
     StreamSettings,
@@ -97,6 +106,10 @@ SERVICES: dict[str, tuple[str, str]] = {  # switch -> (URL part, root element)
 }
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_MASKS = 4
+OVERLAYS = "/ISAPI/System/Video/inputs/channels/1/overlays"
+#: ``DateTimeOverlay/timeStyle`` ↔ the vocabulary's clock; ``dateStyle`` is already in its words (``YYYY-MM-DD``).
+TIME_STYLES = {"24hour": "24h", "12hour": "12h"}
+TIME_STYLES_BACK = {v: k for k, v in TIME_STYLES.items()}
 SEARCH_PAGE = 40  # what Hikvision's own web client asks for; some NVRs answer 64 at most
 SEARCH_MAX_PAGES = 200
 
@@ -383,6 +396,16 @@ class IsapiDevice(Driver):
             for u in findall(doc, "User")
         ]
 
+    def login_lock(self) -> LoginLock:
+        """``/ISAPI/Security/illegalLoginLock``: ``enabled``, ``maxIllegalLoginTimes``, ``lockDuration`` (minutes)."""
+        el = self.get("/ISAPI/Security/illegalLoginLock")
+        times, minutes = text(el, "maxIllegalLoginTimes"), text(el, "lockDuration")
+        return LoginLock(
+            enabled=(text(el, "enabled") or "true").strip().lower() == "true",
+            max_failures=_int(times) if times is not None else None,
+            lock_s=_int(minutes) * 60.0 if minutes is not None else None,
+        )
+
     def _user_id(self, name: str) -> int:
         for u in self.users():
             if u.name == name:
@@ -528,6 +551,8 @@ class HikvisionCamera(IsapiDevice, ConfigurableCamera):
 
     _frame: tuple[int, int] = (704, 576)  # the mask frame; read_config learns the device's
     _mask_cap: tuple[bool | None] | None = None  # isSupportPrivacyMask, once asked
+    _osd_frame: tuple[int, int] = (704, 576)  # the overlays' normalizedScreenSize, as read
+    _overlays: str | None = None  # the overlays document as read: written back with only the clock changed
 
     def snapshot(self) -> bytes:
         return self._jpeg("/ISAPI/Streaming/channels/101/picture")
@@ -557,6 +582,10 @@ class HikvisionCamera(IsapiDevice, ConfigurableCamera):
                 )
                 if s
             )
+        self.unsupported = tuple(f for f in self.unsupported if not f.startswith(("main.", "sub.")))
+        for part, sid in (("main", 101), ("sub", 102)):
+            if sid in streams and find(streams[sid], "Video/SmartCodec") is None:
+                self.unsupported += (f"{part}.smart_codec", f"{part}.average_kbps")
         return DesiredConfig(
             device_name=text(info, "deviceName") or "",
             timezone=zone_label(text(clock, "timeZone") or ""),
@@ -566,6 +595,7 @@ class HikvisionCamera(IsapiDevice, ConfigurableCamera):
             sub=self._stream(streams[102]) if 102 in streams else None,
             services=ServiceSwitches(**{k: self._service_on(k) for k in SERVICES}),
             masks=self._read_masks(),
+            osd_time=self._read_osd_time(),
         )
 
     def masks_supported(self) -> bool | None:
@@ -589,6 +619,7 @@ class HikvisionCamera(IsapiDevice, ConfigurableCamera):
         mode = (text(el, "Video/videoQualityControlType") or "VBR").lower()
         bitrate = text(el, "Video/constantBitRate") if mode == "cbr" else text(el, "Video/vbrUpperCap")
         codec = text(el, "Video/videoCodecType") or ""
+        smart = bool(_bool(text(el, "Video/SmartCodec/enabled")))  # vbrAverageCap means nothing with it off
         return StreamSettings(
             codec=CODECS.get(codec.upper(), codec.lower()),
             width=_int(text(el, "Video/videoResolutionWidth")),
@@ -597,6 +628,8 @@ class HikvisionCamera(IsapiDevice, ConfigurableCamera):
             bitrate_kbps=_int(bitrate or text(el, "Video/vbrUpperCap") or text(el, "Video/constantBitRate")),
             bitrate_mode=mode,
             gop=_int(text(el, "Video/GovLength")),
+            smart_codec=smart,
+            average_kbps=(_int(text(el, "Video/vbrAverageCap")) or None) if smart else None,
         )
 
     def _service_on(self, switch: str) -> bool:
@@ -641,6 +674,41 @@ class HikvisionCamera(IsapiDevice, ConfigurableCamera):
                 masks.append(Mask(min(xs) / fw, min(ys) / fh, (max(xs) - min(xs)) / fw, (max(ys) - min(ys)) / fh))
         return tuple(masks)
 
+    def _read_osd_time(self) -> OsdTime | None:
+        """The ``DateTimeOverlay``; None, and ``osd_time`` in :attr:`unsupported`, where the camera refuses
+        the overlays resource or its document has no such block. Y is counted from the bottom of the frame."""
+        self.unsupported = tuple(f for f in self.unsupported if f != "osd_time")
+        self._overlays = None
+        try:
+            resp = self.call("GET", OVERLAYS)
+        except DeviceError as err:
+            if isinstance(err, Unsupported) or err.http_status in (403, 404):
+                self.unsupported += ("osd_time",)
+                return None
+            raise
+        el = self.parse(resp, f"GET {OVERLAYS}")
+        if local(el.tag) != "VideoOverlay":
+            if local(el.tag) == "ResponseStatus":
+                self._status(el, resp, f"GET {OVERLAYS}")
+            raise MalformedReply(self.device_id, f"reply to GET {OVERLAYS} is <{local(el.tag)}>", _snippet(resp))
+        block = find(el, "DateTimeOverlay")
+        if block is None:
+            self.unsupported += ("osd_time",)
+            return None
+        self._overlays = resp.content.decode("utf-8", "replace")
+        fw = _int(text(el, "normalizedScreenSize/normalizedScreenWidth"), 704) or 704
+        fh = _int(text(el, "normalizedScreenSize/normalizedScreenHeight"), 576) or 576
+        self._osd_frame = (fw, fh)
+        style = text(block, "timeStyle") or ""
+        return OsdTime(
+            enabled=bool(_bool(text(block, "enabled"))),
+            date_format=text(block, "dateStyle") or "",
+            time_format=TIME_STYLES.get(style, style),
+            show_week=bool(_bool(text(block, "displayWeek"))),
+            x=_int(text(block, "positionX")) / fw,
+            y=1 - _int(text(block, "positionY")) / fh,
+        )
+
     # ----------------------------------------------------------------- fit and write
 
     def fit(self, desired: DesiredConfig) -> DesiredConfig:
@@ -663,7 +731,17 @@ class HikvisionCamera(IsapiDevice, ConfigurableCamera):
             sub=desired.sub,
             services=desired.services,
             masks=tuple(masks),
+            osd_time=self._fit_osd_time(desired.osd_time),
         )
+
+    def _fit_osd_time(self, wanted: OsdTime | None) -> OsdTime | None:
+        """The position on the camera's overlay grid, as it will read back."""
+        if wanted is None:
+            return None
+        fw, fh = self._osd_frame
+        x = min(fw, max(0, round(wanted.x * fw)))
+        y = min(fh, max(0, round((1 - wanted.y) * fh)))
+        return dataclasses.replace(wanted, x=x / fw, y=1 - y / fh)
 
     def write(self, resource: str, before: DesiredConfig, after: DesiredConfig) -> bool:
         codes: list[int] = []
@@ -687,7 +765,8 @@ class HikvisionCamera(IsapiDevice, ConfigurableCamera):
             settings = after.main if resource == "main" else after.sub
             assert settings is not None
             sid = 101 if resource == "main" else 102
-            codes.append(self.put("PUT", f"/ISAPI/Streaming/channels/{sid}", _stream_body(sid, settings)))
+            smart = f"{resource}.smart_codec" not in self.unsupported
+            codes.append(self.put("PUT", f"/ISAPI/Streaming/channels/{sid}", _stream_body(sid, settings, smart)))
         elif resource == "services":
             for switch, (part, root) in SERVICES.items():
                 wanted = getattr(after.services, switch)
@@ -699,9 +778,41 @@ class HikvisionCamera(IsapiDevice, ConfigurableCamera):
             codes.append(
                 self.put("PUT", "/ISAPI/System/Video/inputs/channels/1/privacyMask", self._mask_body(after.masks))
             )
+        elif resource == "osd_time":
+            assert after.osd_time is not None
+            codes.append(self.put("PUT", OVERLAYS, self._osd_time_body(after.osd_time)))
         else:
             raise ValueError(f"unknown resource {resource!r}")
         return 7 in codes
+
+    def _osd_time_body(self, wanted: OsdTime) -> str:
+        """The overlays document as read, with the ``DateTimeOverlay`` values set (its other children, the
+        channel name and text overlays kept: a partial document may clear what it leaves out [?])."""
+        style = TIME_STYLES_BACK.get(wanted.time_format)
+        if style is None:
+            raise ValueError(f"{self.device_id}: time format {wanted.time_format!r} has no ISAPI timeStyle")
+        fw, fh = self._osd_frame
+        values = {
+            "enabled": wanted.enabled,
+            "positionX": round(wanted.x * fw),
+            "positionY": round((1 - wanted.y) * fh),
+            "dateStyle": wanted.date_format,
+            "timeStyle": style,
+            "displayWeek": wanted.show_week,
+        }
+        doc = self._overlays or '<VideoOverlay xmlns="http://www.hikvision.com/ver20/XMLSchema"></VideoOverlay>'
+        doc = re.sub(r"^\s*<\?xml[^>]*\?>\s*", "", doc)
+        m = re.search(r"<DateTimeOverlay\b[^>]*>(.*?)</DateTimeOverlay>", doc, re.DOTALL)
+        if m is None:
+            block = "".join(x(tag, value) for tag, value in values.items())
+            return doc.replace("</VideoOverlay>", f"<DateTimeOverlay>{block}</DateTimeOverlay></VideoOverlay>", 1)
+        inner = m.group(1)
+        for tag, value in values.items():
+            element = x(tag, value)
+            inner, found = re.subn(rf"<{tag}>[^<]*</{tag}>|<{tag}\s*/>", lambda _m, e=element: e, inner, count=1)
+            if not found:
+                inner += element
+        return doc[: m.start(1)] + inner + doc[m.end(1) :]
 
     def _put_time(self, after: DesiredConfig, *, zone: bool) -> int:
         wanted = zone_from_label(after.timezone)
@@ -736,7 +847,9 @@ def _ntp_server(server: str) -> str:
     return f"<NTPServer>{x('id', 1)}{where}{x('portNo', 123)}</NTPServer>"
 
 
-def _stream_body(sid: int, s: StreamSettings) -> str:
+def _stream_body(sid: int, s: StreamSettings, smart: bool = False) -> str:
+    """A partial ``StreamingChannel``; ``smart``: the stream has a ``SmartCodec`` switch to write (never sent to
+    one without: the camera would refuse the element)."""
     codec = CODECS_BACK.get(s.codec)
     if codec is None:
         raise ValueError(f"codec {s.codec!r} has no ISAPI name")
@@ -750,6 +863,10 @@ def _stream_body(sid: int, s: StreamSettings) -> str:
         + x("maxFrameRate", s.fps * 100)
         + x("GovLength", s.gop)
     )
+    if smart:  # after the profile elements, as the cameras recorded order them
+        video += f"<SmartCodec>{x('enabled', s.smart_codec)}</SmartCodec>"
+        if s.smart_codec and s.average_kbps is not None:
+            video += x("vbrAverageCap", s.average_kbps)
     return f"<StreamingChannel>{x('id', sid)}<Video>{video}</Video></StreamingChannel>"
 
 

@@ -4,8 +4,12 @@
 CAMFLEET_OVERLAY=.state/sim/overlay.yml .venv/bin/camfleet exporter \\
     --config exporters/camfleet.yml --inventory inventory/ngoc-lac --listen 127.0.0.1:9830
 
-On start it prints one line, ``listening on http://HOST:PORT``, once the port is open (so a
-script or test that passed port 0 learns the port), and runs until SIGTERM or Ctrl-C.
+.venv/bin/camfleet exporter --inventory inventory/ngoc-lac --web.config.file /etc/camfleet/web.yml
+
+On start it prints one line, ``listening on http://HOST:PORT`` (``https://`` with TLS), once the
+port is open (so a script or test that passed port 0 learns the port), and runs until SIGTERM or
+Ctrl-C. ``--web.config.file`` is the Prometheus exporter-toolkit's file (TLS, basic auth;
+:mod:`camfleet.exporter.web`): a bad one stops the start with one line naming the file and field.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 from camfleet.exporter.config import ConfigError, load_config
 from camfleet.exporter.server import Exporter, start
 from camfleet.exporter.targets import TownView
+from camfleet.exporter.web import WebConfigError, WebGuard
 from camfleet.inventory import InventoryError
 
 DEFAULT_LISTEN = "127.0.0.1:9830"
@@ -31,6 +36,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--inventory", type=Path, required=True, help="town inventory folder, e.g. inventory/ngoc-lac")
     p.add_argument(
         "--listen", default=DEFAULT_LISTEN, help=f"HOST:PORT to serve on (default {DEFAULT_LISTEN}; port 0: any)"
+    )
+    p.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        type=Path,
+        help="TLS and basic auth, the Prometheus exporter-toolkit's web config file (default: plain HTTP, open)",
     )
     p.add_argument("--vault-password-file", type=Path, help="vault password file (default: config, env, demo file)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
@@ -51,7 +62,8 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 async def serve_forever(exporter: Exporter, host: str, port: int) -> None:
     runner, bound = await start(exporter, host, port)
-    print(f"listening on http://{host}:{bound}", flush=True)
+    scheme = "https" if exporter.guard is not None and exporter.guard.ssl_context is not None else "http"
+    print(f"listening on {scheme}://{host}:{bound}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -60,6 +72,8 @@ async def serve_forever(exporter: Exporter, host: str, port: int) -> None:
         await stop.wait()
     finally:
         await runner.cleanup()
+        if exporter.guard is not None:
+            exporter.guard.close()
 
 
 def cmd_exporter(args: argparse.Namespace) -> int:
@@ -67,9 +81,10 @@ def cmd_exporter(args: argparse.Namespace) -> int:
     try:
         host, port = parse_listen(args.listen)
         config = load_config(args.config)
+        guard = WebGuard(args.web_config_file) if args.web_config_file is not None else None
         view = TownView(args.inventory, args.vault_password_file or config.vault_password_file)
         view.load()
-    except (ConfigError, ValueError) as exc:
+    except (ConfigError, WebConfigError, ValueError) as exc:
         print(f"camfleet exporter: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ValueError) else 1
     except InventoryError as exc:
@@ -77,7 +92,7 @@ def cmd_exporter(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         return 1
     try:
-        asyncio.run(serve_forever(Exporter(config, view), host, port))
+        asyncio.run(serve_forever(Exporter(config, view, guard), host, port))
     except OSError as exc:
         print(f"camfleet exporter: cannot listen on {args.listen}: {exc.strerror or exc}", file=sys.stderr)
         return 1

@@ -97,6 +97,15 @@ class ExporterConfig(Strict):
     )
     default_timeout_s: float = Field(default=10.0, gt=0, description="Budget when no scrape timeout header is sent.")
     reload_interval_s: float = Field(default=2.0, gt=0, description="How often inventory files are checked.")
+    head_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description="A request's head (and a TLS handshake) must arrive within this, or the connection is closed.",
+    )
+    idle_timeout_s: float = Field(
+        default=75.0, gt=0, le=3600, description="An idle kept-alive connection is closed after this."
+    )
 
     @model_validator(mode="after")
     def _profiles_exist(self) -> ExporterConfig:

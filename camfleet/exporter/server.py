@@ -26,7 +26,7 @@ import asyncio
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from prometheus_client import (
@@ -42,8 +42,10 @@ from prometheus_client import (
 )
 
 from camfleet.exporter.config import ExporterConfig, Module, Prober
+from camfleet.exporter.listener import GuardedSite
 from camfleet.exporter.probers import PROBERS, Metrics, Outcome, ProbeRequest
 from camfleet.exporter.targets import TownView, UnknownTarget
+from camfleet.exporter.web import WebGuard
 
 log = logging.getLogger("camfleet.exporter")
 
@@ -101,6 +103,16 @@ class SelfMetrics:
         self.last_reload = Gauge(
             "camfleet_exporter_inventory_last_reload_timestamp_seconds", "When the inventory was last read.", registry=r
         )
+        self.late_requests = Counter(
+            "camfleet_exporter_late_requests_total",
+            "Connections closed because a request's head (or TLS handshake) did not arrive within head_timeout_s.",
+            registry=r,
+        )
+        self.web_config_ok = Gauge(
+            "camfleet_exporter_web_config_last_reload_successful",
+            "0 when the last change to --web.config.file was refused (the last good one is in use).",
+            registry=r,
+        )
 
 
 @dataclass
@@ -109,11 +121,16 @@ class Exporter:
 
     config: ExporterConfig
     view: TownView
+    #: TLS and basic auth from ``--web.config.file`` (:mod:`camfleet.exporter.web`); None: plain HTTP, open.
+    guard: WebGuard | None = field(default=None)
 
     def __post_init__(self) -> None:
         self.health = SelfMetrics()
         self._watcher: asyncio.Task[None] | None = None
         self._noted_reload()
+        if self.guard is not None:
+            self.health.web_config_ok.set(1)
+            self.guard.on_reload = lambda ok: self.health.web_config_ok.set(1 if ok else 0)
 
     def _noted_reload(self) -> None:
         self.health.targets.set(len(self.view.snapshot.targets))
@@ -254,7 +271,7 @@ class Exporter:
             self._watcher.cancel()
 
     def app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(middlewares=[self.guard.middleware] if self.guard is not None else [])
         app.router.add_get("/", self.index)
         app.router.add_get("/probe", self.probe)
         app.router.add_get("/metrics", self.metrics)
@@ -265,9 +282,29 @@ class Exporter:
 
 
 async def start(exporter: Exporter, host: str, port: int) -> tuple[web.AppRunner, int]:
-    """Serve the exporter on ``host:port`` (0: any free port); returns the runner and the port."""
-    runner = web.AppRunner(exporter.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
+    """Serve the exporter on ``host:port`` (0: any free port); returns the runner and the port.
+
+    Each request's head must arrive within ``head_timeout_s`` (:mod:`camfleet.exporter.listener`);
+    an idle kept-alive connection is closed after ``idle_timeout_s``; a request body left unread
+    gets 2 s after the answer (``lingering_time``), not aiohttp's 10.
+    """
+    config = exporter.config
+    runner = web.AppRunner(
+        exporter.app(),
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=1.0,
+        keepalive_timeout=config.idle_timeout_s,
+        lingering_time=2.0,
+    )
     await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=1024, reuse_address=True)
+    site = GuardedSite(
+        runner,
+        host,
+        port,
+        head_timeout_s=config.head_timeout_s,
+        on_timeout=exporter.health.late_requests.inc,
+        ssl_context=exporter.guard.ssl_context if exporter.guard is not None else None,
+    )
     await site.start()
     return runner, int(runner.addresses[0][1])

@@ -14,11 +14,12 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from camfleet.inventory import yamlfiles
+from camfleet.inventory import catalogue, yamlfiles
 from camfleet.inventory.fleet import Fleet
 from camfleet.inventory.messages import dotted, label_for, looks_secret
 from camfleet.inventory.plans import budget_rows, recorder_plans
 from camfleet.inventory.problems import DocPath, Problem, Severity
+from camfleet.inventory.versions import DAHUA_LIKE
 from camfleet.model import CAMERA_DRIVERS, DEPLOYED, CameraKind, CameraStatus, Funding, RouterRole
 
 # Vietnamese mobile and landline numbers, with or without +84 and separators.
@@ -358,11 +359,11 @@ def storage_plan(fleet: Fleet) -> Iterator[Problem]:
                 f"{plan.bitrate_kbps / 1000:.1f} Mbit/s, disks give {plan.usable_bytes / 1e12:.1f} TB usable "
                 f"({plan.retention_days:.1f} days); add disks, lower bitrates, or move cameras",
             )
-        if plan.bitrate_kbps / 1000 > plan.recorder.incoming_mbps:
+        if plan.cap_kbps / 1000 > plan.recorder.incoming_mbps:  # bandwidth: the caps, not the averages
             yield _problem(
                 origin.at("incoming_mbps"),
                 f"{plan.recorder.id}.incoming_mbps",
-                f"its cameras send {plan.bitrate_kbps / 1000:.1f} Mbit/s, more than the {plan.recorder.incoming_mbps} Mbit/s "
+                f"its cameras send {plan.cap_kbps / 1000:.1f} Mbit/s, more than the {plan.recorder.incoming_mbps} Mbit/s "
                 "it can record; move cameras to another recorder",
             )
 
@@ -445,14 +446,50 @@ def budget(fleet: Fleet) -> Iterator[Problem]:
 
 
 def firmware_catalogue(fleet: Fleet) -> Iterator[Problem]:
-    """An approved build must not be one of the model's known-bad builds."""
+    """An approved build must not be known-bad or inside a vulnerable range; every range says where
+    it ends (``fixed_in`` or ``last_affected``) in builds its maker's devices write."""
     for key, entry in fleet.firmware.items():
+        origin = fleet.origin("firmware", key)
         bad = {b.build for b in entry.known_bad}
         if entry.approved.build in bad:
             yield _problem(
-                fleet.origin("firmware", key).at("approved", "build"),
+                origin.at("approved", "build"),
                 f"{entry.model}.approved.build",
                 "the approved build is also listed as known-bad",
+            )
+        readable = True
+        for i, rng in enumerate(entry.vulnerable):
+            label = f"{entry.model}.vulnerable[{i}]"
+            if (rng.fixed_in is None) == (rng.last_affected is None):
+                readable = False
+                yield _problem(
+                    origin.at("vulnerable", i),
+                    label,
+                    "give exactly one of fixed_in (the first fixed build) or last_affected (the last affected one)",
+                )
+            for name, parsed in catalogue.range_bounds(entry, rng).items():
+                if parsed is None:
+                    readable = False
+                    yield _problem(
+                        origin.at("vulnerable", i, name),
+                        f"{label}.{name}",
+                        f"'{getattr(rng, name)}' is not a {entry.vendor.value} build; write it as the device does, "
+                        + (
+                            "e.g. V2.800.0000000.25.R.210601 or 'V2.800.0000000.25.R, Build Date: 2021-06-01'"
+                            if entry.vendor.value in DAHUA_LIKE
+                            else "e.g. 'V5.5.800 build 210628' (or 'V5.5.0' for every build of a version)"
+                        ),
+                    )
+        if not readable or entry.vulnerable == []:
+            continue
+        found = catalogue.vulnerability(entry.model_copy(update={"known_bad": []}), entry.approved.build)
+        if found is not None:
+            yield _problem(
+                origin.at("approved", "build"),
+                f"{entry.model}.approved.build",
+                f"the approved build is inside a vulnerable range ({found.label()}"
+                + (f": {found.note}" if found.note else "")
+                + "); approve a fixed build",
             )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic_core import ErrorDetails
 
 from camfleet.inventory.problems import DocPath
-from camfleet.model import ID_PATTERN, IPV4_PATTERN, IPV4_PREFIX_PATTERN, MAC_PATTERN, Strict
+from camfleet.model import CVE_PATTERN, ID_PATTERN, IPV4_PATTERN, IPV4_PREFIX_PATTERN, MAC_PATTERN, Strict
 
 _SECRET_KEY = re.compile(r"(pass(word|wd|phrase)?|secret|private_?key|psk|token|api_?key)$", re.I)
 _PERSONAL_KEY = re.compile(r"(^|_)(name|full_?name|owner_?name|phone|mobile|tel|telephone|cccd|cmnd|id_?card)$", re.I)
@@ -60,6 +60,7 @@ _PATTERN_HELP = {
     r"^[0-9a-f]{64}$": "write the SHA-256 as 64 lower-case hex digits (sha256sum FILE)",
     IPV4_PATTERN: "write an IPv4 address, e.g. 10.78.1.2",
     IPV4_PREFIX_PATTERN: "write an IPv4 address with its prefix length, e.g. 10.78.1.0/29",
+    CVE_PATTERN: "write a CVE id as CVE-<year>-<number>, e.g. CVE-2021-36260",
 }
 
 
@@ -96,6 +97,8 @@ def explain(err: ErrorDetails, model: type[Strict], loc: tuple[Any, ...]) -> str
         return f"must be a mapping of fields (got {type(got).__name__})"
     if kind == "list_type":
         return f"must be a list (got {type(got).__name__})"
+    if kind == "value_error":  # a rule between fields of one entry (model.py validators say it whole)
+        return str(err.get("ctx", {}).get("error", err["msg"]))
     msg = err["msg"]
     return f"{msg[0].lower()}{msg[1:]} (got {got!r})" if not isinstance(got, dict | list) else msg
 

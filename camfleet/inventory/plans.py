@@ -22,7 +22,8 @@ SECONDS_PER_DAY = 86_400
 
 @dataclass(frozen=True)
 class RecorderPlan:
-    """One recorder's storage budget (bitrates are the main streams it records 24/7)."""
+    """One recorder's storage budget (bitrates are the main streams it records 24/7: each profile's cap, or its
+    average where H.264+/H.265+ is on, since the encoder holds that average over about a day; devices.md §6)."""
 
     recorder: Recorder
     cameras: int
@@ -30,6 +31,8 @@ class RecorderPlan:
     raw_bytes: int
     usable_bytes: int
     target_days: int
+    #: The caps summed: what the cameras may send at once (bandwidth), where ``bitrate_kbps`` is what is stored.
+    cap_kbps: int = 0
 
     @property
     def bytes_per_day(self) -> int:
@@ -55,10 +58,11 @@ def recorder_plans(fleet: Fleet) -> list[RecorderPlan]:
     plans = []
     for rec in fleet.recorders.values():
         cams = [c for c in fleet.cameras_on_recorder(rec.id) if c.status is not CameraStatus.retired]
-        bitrate = 0
+        bitrate = cap = 0
         for cam in cams:
             profile = fleet.profiles.get(cam.stream.main) if cam.stream else None
-            bitrate += profile.bitrate_kbps if profile else 0
+            bitrate += profile.recorded_kbps if profile else 0
+            cap += profile.bitrate_kbps if profile else 0
         raw = sum(d.capacity_bytes for d in rec.disks)
         plans.append(
             RecorderPlan(
@@ -68,6 +72,7 @@ def recorder_plans(fleet: Fleet) -> list[RecorderPlan]:
                 raw_bytes=raw,
                 usable_bytes=int(raw * usable),
                 target_days=fleet.town.storage.retention_days,
+                cap_kbps=cap,
             )
         )
     return plans

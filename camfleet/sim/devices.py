@@ -168,6 +168,8 @@ class StreamConfig:
     bitrate_mode: str = "vbr"  # cbr | vbr
     gop: int = 50
     enabled: bool = True
+    smart_codec: bool = False  # H.264+/H.265+ (main streams)
+    average_kbps: int = 0  # the average it keeps with smart_codec on (Hikvision keeps one with it off too)
 
 
 @dataclass
@@ -192,6 +194,9 @@ class OsdConfig:
     datetime_x: float = 0.0
     datetime_y: float = 0.056
     custom_text: str = ""
+    date_style: str = "YYYY-MM-DD"  # YYYY-MM-DD | DD-MM-YYYY | MM-DD-YYYY
+    time_style: str = "24h"  # 24h | 12h
+    show_week: bool = False
 
 
 @dataclass
@@ -246,6 +251,9 @@ class LoginLock:
     enabled: bool = True
     max_failures: int = 5
     lock_s: float = 1800.0
+    #: Every refused login since the town started (the simulator's own tally, shown by ``camfleet sim
+    #: status``, so a test sees how many wrong passwords an audit sent; the lock-out counts apart).
+    refused_total: int = 0
 
 
 # --------------------------------------------------------------------------- firmware files

@@ -139,6 +139,7 @@ class DigestAuth:
         nonce_clock: Clock = time.monotonic,
         opaque: str | None = None,
         allow_basic: bool = False,
+        on_refused: Callable[[], None] | None = None,
     ) -> None:
         self.realm = realm
         self._users = users
@@ -148,6 +149,7 @@ class DigestAuth:
         self._nonce_clock = nonce_clock
         self._opaque = opaque
         self._allow_basic = allow_basic
+        self._on_refused = on_refused
         self._nonces: OrderedDict[str, _Nonce] = OrderedDict()
         self._failures: dict[str, _Failures] = {}
         self._secret = os.urandom(16)
@@ -186,6 +188,8 @@ class DigestAuth:
         return max(0, policy.max_failures - entry.count), max(0.0, entry.locked_until - now)
 
     def _fail(self, user: str | None, address: str) -> AuthResult:
+        if self._on_refused is not None:
+            self._on_refused()
         policy = self._policy()
         if not policy.enabled:
             return AuthResult(AuthOutcome.bad, retries_left=policy.max_failures)

@@ -35,6 +35,9 @@ class Fault(StrEnum):
     clock_drift = "clock_drift"  # device clock off by params['seconds'] (default 300)
     frozen = "frozen"  # RTSP answers and PLAYs, but no video frames are sent
     link_down = "link_down"  # a link router is down: it and every camera behind it are unreachable
+    # admin answers to the maker's factory-default password (Hikvision 12345 on builds before the
+    # activation wizard, Dahua admin), as a camera reset on old firmware does; the vault's no longer works
+    factory_password = "factory_password"  # noqa: S105 - a fault's name
 
 
 DEFAULTS: dict[Fault, dict[str, Any]] = {

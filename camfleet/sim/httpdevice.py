@@ -48,6 +48,8 @@ class HttpDevice:
     """
 
     LOCK_BY: ClassVar[str] = "address"
+    #: The maker's factory-default admin password, answered while the ``factory_password`` fault is set.
+    FACTORY_PASSWORD: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -65,9 +67,23 @@ class HttpDevice:
         self.clock = clock
         self.on_change = on_change
         self.timings = timings
-        self.auth = DigestAuth(realm, state.passwords, clock=clock, policy=self._lock_policy, opaque=opaque)
+        self.auth = DigestAuth(
+            realm, self._passwords, clock=clock, policy=self._lock_policy, opaque=opaque, on_refused=self._refused
+        )
         self._reboot: RealDeadline | None = None
         self._booted = clock()
+
+    def _passwords(self) -> dict[str, str]:
+        """The user table the digest check reads: admin's password is the factory default while the
+        ``factory_password`` fault is set (a camera reset on old firmware)."""
+        users = self.state.passwords()
+        if self.FACTORY_PASSWORD is not None and self.faults.has(Fault.factory_password):
+            users["admin"] = self.FACTORY_PASSWORD
+        return users
+
+    def _refused(self) -> None:
+        self.state.login_lock.refused_total += 1
+        self.changed()
 
     def _lock_policy(self) -> LockPolicy:
         lock = self.state.login_lock

@@ -307,6 +307,24 @@ def test_wrong_password_locks_the_account_without_driver_retries(family: Family)
             assert good.facts().activated
 
 
+def test_login_lock_reads_the_policy_and_a_factory_reset_answers_the_makers_default(family: Family) -> None:
+    """What the default-password audit (jobs/default_logins.py) relies on: the lock-out policy read
+    with the station's login, and a camera on ``factory_password`` taking its maker's default once."""
+    state = family.camera()
+    state.login_lock.max_failures = 7
+    with served(family.app, state) as dev:
+        with drive(dev, family) as d:
+            lock = d.login_lock()
+        assert (lock.enabled, lock.max_failures) == (True, 7) and lock.lock_s
+        dev.faults.set(Fault.factory_password)
+        default = "12345" if family.vendor == "hikvision" else "admin"
+        with drive(dev, family, default) as d:
+            assert d.facts().activated
+        with drive(dev, family) as d, pytest.raises(AuthError):
+            d.facts()  # the vault's password no longer works
+        assert state.login_lock.refused_total == 1
+
+
 # --------------------------------------------------------------------------- faults and maintenance
 
 

@@ -44,7 +44,7 @@ def test_read_config_of_a_configured_camera() -> None:
         ("10.20.0.1",),
         "kp05-cho",
     )
-    assert dataclasses.astuple(cfg.main) == ("h264", 1920, 1080, 25, 4096, "cbr", 50)
+    assert dataclasses.astuple(cfg.main) == ("h264", 1920, 1080, 25, 4096, "cbr", 50, False, None)
     assert cfg.sub is not None and (cfg.sub.width, cfg.sub.height, cfg.sub.fps) == (704, 576, 15)
     assert cfg.services.telnet and not cfg.services.upnp
     (mask,) = cfg.masks

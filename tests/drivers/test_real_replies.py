@@ -200,7 +200,7 @@ def camera_answers(
         "<StreamingChannel><id>101</id><Video><videoCodecType>H.264</videoCodecType><videoResolutionWidth>1920"
         "</videoResolutionWidth><videoResolutionHeight>1080</videoResolutionHeight><videoQualityControlType>VBR"
         "</videoQualityControlType><vbrUpperCap>1536</vbrUpperCap><maxFrameRate>1200</maxFrameRate><GovLength>24"
-        "</GovLength></Video></StreamingChannel>"
+        "</GovLength><SmartCodec><enabled>false</enabled></SmartCodec></Video></StreamingChannel>"
     )
     answers: dict[str, str | tuple[int, str]] = {
         "GET /ISAPI/System/deviceInfo": f"<DeviceInfo {ns}><deviceName>cam-01</deviceName><model>DS-2CD2443G0-IW</model></DeviceInfo>",
@@ -209,6 +209,7 @@ def camera_answers(
         "GET /ISAPI/System/Video/inputs/channels/1": f"<VideoInputChannel {ns}><id>1</id><name>Gate</name></VideoInputChannel>",
         "GET /ISAPI/Streaming/channels": f"<StreamingChannelList {ns}>{stream}</StreamingChannelList>",
         "GET /ISAPI/System/Video/inputs/channels/1/privacyMask": masks,
+        "GET /ISAPI/System/Video/inputs/channels/1/overlays": hik("overlays-factory.xml"),
     }
     for part, root in (("UPnP", "UPnP"), ("EZVIZ", "EZVIZ"), ("ssh", "SSH")):
         answers[f"GET /ISAPI/System/Network/{part}"] = f"<{root} {ns}><enabled>false</enabled></{root}>"

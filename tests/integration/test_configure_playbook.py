@@ -57,7 +57,9 @@ def test_audit_finds_hand_made_changes_and_apply_repairs_them(town: Town) -> Non
     assert audit.returncode == 0
     drifted = {h for h, r in recap(audit.stdout).items() if r["changed"]}
     assert drifted == {hik, dah}  # a town started as the inventory says has no other drift
-    assert re.search(r"2 of \d+ cameras differ from the inventory \(check mode: nothing written\)", audit.stdout)
+    said = " ".join(audit.stdout.split())  # YAML output wraps long lines
+    assert re.search(r"2/\d+ camera sẽ được chỉnh theo inventory / 2 of \d+ cameras differ from the inventory", said)
+    assert "(check mode: nothing written) and would be changed" in said
     assert re.search(rf"{hik}: .*main\.fps: 25 -> \d+", audit.stdout)
     assert re.search(rf"{dah}: .*services\.p2p: true -> false", audit.stdout)
     assert hik_fps(town, hik) == changed_fps  # the audit wrote nothing
@@ -65,6 +67,40 @@ def test_audit_finds_hand_made_changes_and_apply_repairs_them(town: Town) -> Non
     apply = playbook(town, "configure.yml")
     assert {h for h, r in recap(apply.stdout).items() if r["changed"]} == {hik, dah}
     again = playbook(town, "configure.yml")
+    assert all(r["changed"] == 0 for r in recap(again.stdout).values())
+
+
+def test_a_date_time_overlay_switched_off_is_drift_and_apply_switches_it_back_on(town: Town) -> None:
+    """The clock burnt into the picture is evidence: switched off in a camera's web UI (here by raw HTTP,
+    as the web UI sends it), the audit names it and the apply puts it back (issue 13)."""
+    hik, dah = commissioned(town, "hikvision")[0], commissioned(town, "dahua")[0]
+    with town.http(hik) as client:
+        doc = client.get("/ISAPI/System/Video/inputs/channels/1/overlays").text
+        off = re.sub(r"(<DateTimeOverlay>\s*<enabled>)true(</enabled>)", r"\1false\2", doc)
+        assert (
+            off != doc and client.put("/ISAPI/System/Video/inputs/channels/1/overlays", content=off).status_code == 200
+        )
+    with town.http(dah) as client:
+        reply = client.get(
+            "/cgi-bin/configManager.cgi",
+            params={"action": "setConfig", "VideoWidget[0].TimeTitle.EncodeBlend": "false"},
+        )
+        assert reply.status_code == 200 and "OK" in reply.text
+
+    audit = playbook(town, "configure.yml", "--check", "--diff", "-l", "cameras")
+    assert audit.returncode == 0, audit.stdout[-3000:]
+    assert {h for h, r in recap(audit.stdout).items() if r["changed"]} == {hik, dah}
+    for cam in (hik, dah):
+        assert re.search(rf"{cam}: .*osd_time\.enabled: false -> true", audit.stdout)
+
+    apply = playbook(town, "configure.yml", "-l", "cameras")
+    assert {h for h, r in recap(apply.stdout).items() if r["changed"]} == {hik, dah}
+    with town.http(hik) as client:
+        assert re.search(
+            r"<DateTimeOverlay>\s*<enabled>true</enabled>",
+            client.get("/ISAPI/System/Video/inputs/channels/1/overlays").text,
+        )
+    again = playbook(town, "configure.yml", "--check", "-l", "cameras")
     assert all(r["changed"] == 0 for r in recap(again.stdout).values())
 
 

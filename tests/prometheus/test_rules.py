@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from camfleet.config.prometheus import DEFAULT_FOR, render_alertmanager_config, render_prometheus_config, render_rules
+from camfleet.config.prometheus import (
+    DEFAULT_FOR,
+    ExporterAccess,
+    render_alertmanager_config,
+    render_prometheus_config,
+    render_rules,
+)
 from tests.conftest import require_program
 
 HERE = Path(__file__).parent
@@ -49,6 +55,34 @@ def test_prometheus_config_and_rules_pass_promtool_check(tmp_path: Path) -> None
     assert stream["http_sd_configs"][0]["url"] == "http://127.0.0.1:9830/sd?module=stream"
     assert {"source_labels": ["__param_target"], "target_label": "instance"} in stream["relabel_configs"]
     assert {"target_label": "__address__", "replacement": "127.0.0.1:9830"} in stream["relabel_configs"]
+
+
+def test_a_protected_exporter_config_passes_promtool_and_names_files_never_secrets(tmp_path: Path) -> None:
+    """scheme https, tls_config and basic_auth with a password_file on every job and every /sd."""
+    (tmp_path / "alerts.yml").write_text(render_rules(), encoding="utf-8")
+    access = ExporterAccess(
+        ca_file="/etc/prometheus/camfleet-exporter-ca.crt",
+        server_name="camfleet-exporter",
+        username="prometheus",
+        password_file="/etc/prometheus/camfleet-exporter.password",
+    )
+    config = render_prometheus_config("127.0.0.1:9830", town="ngoc-lac", access=access)
+    (tmp_path / "prometheus.yml").write_text(config, encoding="utf-8")
+    out = promtool("check", "config", "prometheus.yml", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    client = {
+        "tls_config": {"ca_file": access.ca_file, "server_name": "camfleet-exporter"},
+        "basic_auth": {"username": "prometheus", "password_file": access.password_file},
+    }
+    jobs = yaml.safe_load(config)["scrape_configs"]
+    assert len(jobs) == 8
+    for job in jobs:
+        assert job["scheme"] == "https" and {k: job[k] for k in client} == client, job["job_name"]
+        for sd in job.get("http_sd_configs", []):
+            assert sd["url"].startswith("https://127.0.0.1:9830/sd?module=")
+            assert {k: sd[k] for k in client} == client
+    with pytest.raises(ValueError, match="both username and password_file"):
+        ExporterAccess(ca_file="/ca.crt", username="prometheus")
 
 
 def test_a_broken_rule_fails_promtool(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ def test_desired_config_from_the_inventory(fleet) -> None:  # type: ignore[no-un
     cfg = desired_camera_config(fleet, cam)
     assert (cfg.device_name, cfg.osd_text, cfg.timezone) == ("cam-05-t02", "Truoc cho Minh Khai", "UTC+07:00")
     assert cfg.ntp_servers == ("192.168.10.1", "vn.pool.ntp.org") and cfg.masks == ()
-    assert dataclasses.astuple(cfg.main) == ("h264", 1920, 1080, 12, 1536, "vbr", 24)
+    assert dataclasses.astuple(cfg.main) == ("h264", 1920, 1080, 12, 1536, "vbr", 24, False, None)
     assert cfg.sub is not None and (cfg.sub.width, cfg.sub.height) == (640, 360)
     assert not any(dataclasses.astuple(cfg.services))
     masked = desired_camera_config(fleet, fleet.cameras["cam-05-t01"])

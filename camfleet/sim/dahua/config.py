@@ -5,7 +5,7 @@ Why: Dahua's CGI addresses settings as flat keys under a name (``Encode[0].MainF
 whole name back. A ``setConfig`` merges the keys it was given into the name's current keys, so one
 bad value refuses the whole call. :class:`DeviceConfig` holds the names every Dahua device has
 (``NTP``, ``Locales``, ``General``, ``Network``: a recorder answers these); :class:`ConfigTable`
-adds a camera's (``Encode``, ``ChannelTitle``, ``VideoWidget``, the services).
+adds a camera's (``Encode``, ``ChannelTitle``, ``VideoWidget``, ``SmartEncode``, the services).
 Facts: ``NTP.TimeZone`` is Dahua's zone index (12 = GMT+07:00) [M]; rectangles are on an
 8191-wide grid; ``SSHD.Enable`` drives ssh, ``T2UServer.Enable`` the P2P cloud.
 
@@ -31,6 +31,9 @@ ZONES += [-60, -120, -180, -210, -240, -300, -360, -420, -480, -540, -600, -660,
 CODECS = {"h264": "H.264", "h265": "H.265", "mjpeg": "MJPG"}
 CODECS_BACK = {v: k for k, v in CODECS.items()}
 STREAM_KEYS = {101: "MainFormat[0]", 102: "ExtraFormat[0]", 103: "ExtraFormat[1]"}
+#: ``Locales.TimeFormat`` is "<date> <clock>" (``yyyy-MM-dd HH:mm:ss``); the OSD shows the time in it [M].
+DATE_PATTERNS = {"YYYY-MM-DD": "yyyy-MM-dd", "DD-MM-YYYY": "dd-MM-yyyy", "MM-DD-YYYY": "MM-dd-yyyy"}
+CLOCK_PATTERNS = {"24h": "HH:mm:ss", "12h": "hh:mm:ss"}
 
 
 def _zone_offset(state: DeviceState) -> int:
@@ -70,7 +73,12 @@ class DeviceConfig:
                 ("NTP.UpdatePeriod", s.ntp.interval_min),
             ]
         elif name == "Locales":
-            pairs += [("Locales.TimeFormat", "yyyy-MM-dd HH:mm:ss"), ("Locales.DSTEnable", False)]
+            pattern = (
+                f"{DATE_PATTERNS[s.osd.date_style]} {CLOCK_PATTERNS[s.osd.time_style]}"
+                if isinstance(s, CameraState)
+                else ""
+            )
+            pairs += [("Locales.TimeFormat", pattern or "yyyy-MM-dd HH:mm:ss"), ("Locales.DSTEnable", False)]
         elif name == "General":
             pairs += [
                 ("General.MachineName", s.device_name),
@@ -109,6 +117,13 @@ class DeviceConfig:
                 s.clock_offset_s = 0.0
         elif name == "Locales":
             parse_bool(flat["Locales.DSTEnable"])
+            date, _, clock = flat["Locales.TimeFormat"].partition(" ")
+            dates = {v: k for k, v in DATE_PATTERNS.items()}
+            clocks = {v: k for k, v in CLOCK_PATTERNS.items()}
+            if date not in dates or clock not in clocks:  # the forms clients and replies show [M]; others refused here
+                raise CgiError()
+            if isinstance(s, CameraState):
+                s.osd.date_style, s.osd.time_style = dates[date], clocks[clock]
         elif name == "General":
             machine = flat["General.MachineName"]
             if not 1 <= len(machine) <= 64:
@@ -139,6 +154,7 @@ class ConfigTable(DeviceConfig):
         "Locales",
         "ChannelTitle",
         "VideoWidget",
+        "SmartEncode",
         "General",
         "Network",
         "UPnP",
@@ -178,6 +194,8 @@ class ConfigTable(DeviceConfig):
                 ]
         elif name == "ChannelTitle":
             pairs += [("ChannelTitle[0].Name", s.osd.text)]
+        elif name == "SmartEncode":
+            pairs += [("SmartEncode[0].Enable", s.streams[101].smart_codec if 101 in s.streams else False)]
         elif name == "VideoWidget":
             pairs += self._widget()
         elif name == "UPnP":
@@ -208,7 +226,7 @@ class ConfigTable(DeviceConfig):
 
         pairs: list[tuple[str, object]] = [(f"{p}.ChannelTitle.EncodeBlend", o.show_name)]
         pairs += rect(f"{p}.ChannelTitle", o.name_x, o.name_y, min(1.0, o.name_x + 0.25), min(1.0, o.name_y + 0.05))
-        pairs += [(f"{p}.TimeTitle.EncodeBlend", o.show_datetime)]
+        pairs += [(f"{p}.TimeTitle.EncodeBlend", o.show_datetime), (f"{p}.TimeTitle.ShowWeek", o.show_week)]
         pairs += rect(
             f"{p}.TimeTitle", o.datetime_x, o.datetime_y, min(1.0, o.datetime_x + 0.3), min(1.0, o.datetime_y + 0.05)
         )
@@ -238,6 +256,9 @@ class ConfigTable(DeviceConfig):
             s.osd.text = title
         elif name == "VideoWidget":
             self._store_widget(flat)
+        elif name == "SmartEncode":
+            if 101 in s.streams:
+                s.streams[101].smart_codec = parse_bool(flat["SmartEncode[0].Enable"])
         elif name == "UPnP":
             s.services.upnp = parse_bool(flat["UPnP.Enable"])
         elif name == "Telnet":
@@ -273,6 +294,8 @@ class ConfigTable(DeviceConfig):
             bitrate_mode=mode.lower(),
             gop=parse_int(flat[f"{p}.Video.GOP"], 1, 400),
             enabled=parse_bool(flat[f"{p}.VideoEnable"]),
+            smart_codec=old.smart_codec,  # its own table, SmartEncode
+            average_kbps=old.average_kbps,
         )
 
     def _store_widget(self, flat: dict[str, str]) -> None:
@@ -286,6 +309,7 @@ class ConfigTable(DeviceConfig):
         o.show_name = parse_bool(flat[f"{p}.ChannelTitle.EncodeBlend"])
         o.name_x, o.name_y, _, _ = rect(f"{p}.ChannelTitle")
         o.show_datetime = parse_bool(flat[f"{p}.TimeTitle.EncodeBlend"])
+        o.show_week = parse_bool(flat[f"{p}.TimeTitle.ShowWeek"])
         o.datetime_x, o.datetime_y, _, _ = rect(f"{p}.TimeTitle")
         custom = flat[f"{p}.CustomTitle[0].Text"]
         o.custom_text = custom if parse_bool(flat[f"{p}.CustomTitle[0].EncodeBlend"]) else ""

@@ -46,6 +46,7 @@ class DahuaCgiDevice(HttpDevice):
     """One Dahua device's CGI API over a :class:`~camfleet.sim.devices.DeviceState` and its config table."""
 
     LOCK_BY = "user"
+    FACTORY_PASSWORD = "admin"  # noqa: S105 - the maker's published default, simulated; builds before the initialisation wizard (device-apis.md §6.4)
     #: What ``getSystemInfo`` says the device runs on [?].
     PROCESSOR: ClassVar[str] = "S3LM"
 

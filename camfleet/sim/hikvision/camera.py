@@ -3,7 +3,8 @@ and network services, on top of what every ISAPI device has (:mod:`~camfleet.sim
 
 Why: camera baselines are set and read here. Values are stored vendor-neutral
 (:class:`~camfleet.sim.devices.CameraState`) and written in Hikvision's words: codecs ``H.264``,
-frame rates in hundredths (``maxFrameRate`` 2500), positions on a 704x576 normalised frame. A
+frame rates in hundredths (``maxFrameRate`` 2500), positions on a 704x576 normalised frame (overlays count
+Y from the bottom [?]). The main stream carries ``SmartCodec`` and ``vbrAverageCap``, sub streams do not. A
 resource the model lacks answers 403 ``notSupport``; a second stream cannot be MJPEG's main.
 
 Reproduce by hand (a camera of a running ``camfleet sim`` on 127.77.0.10)::
@@ -31,6 +32,8 @@ from camfleet.sim.httpserve import snapshot_jpeg
 FRAME_W, FRAME_H = 704, 576  # the normalised frame of overlays and masks
 CODEC_TO_HIK = {"h264": "H.264", "h265": "H.265", "mjpeg": "MJPEG"}
 CODEC_FROM_HIK = {v.upper(): k for k, v in CODEC_TO_HIK.items()}
+DATE_STYLES = ("YYYY-MM-DD", "MM-DD-YYYY", "DD-MM-YYYY")  # the three every client and reply seen uses
+TIME_STYLES = {"24h": "24hour", "12h": "12hour"}
 
 
 class IsapiCamera(IsapiDevice):
@@ -78,11 +81,13 @@ class IsapiCamera(IsapiDevice):
             + x("maxFrameRate", st.fps * 100)
             + x("keyFrameInterval", int(1000 * st.gop / max(st.fps, 1)))
             + x("GovLength", st.gop)
+            + x("snapShotImageType", "JPEG")
             + x("H264Profile", "Main")
             + x("H265Profile", "Main")
-            + "<SmartCodec><enabled>false</enabled></SmartCodec>"
-            + x("snapShotImageType", "JPEG")
         )
+        if sid == 101:  # a main stream's switch and average, after the profiles (DS-2CD2346G2-ISU V5.7.18)
+            video += f"<SmartCodec>{x('enabled', st.smart_codec)}</SmartCodec>"
+            video += x("vbrAverageCap", min(st.average_kbps or max(32, st.bitrate_kbps // 2), st.bitrate_kbps))
         transport = (
             "<ControlProtocolList><ControlProtocol><streamingTransport>RTSP</streamingTransport></ControlProtocol>"
             "<ControlProtocol><streamingTransport>HTTP</streamingTransport></ControlProtocol></ControlProtocolList>"
@@ -145,6 +150,16 @@ class IsapiCamera(IsapiDevice):
         new.gop = gop if gop is not None else new.gop
         enabled = get_bool(el, "enabled")
         new.enabled = new.enabled if enabled is None else enabled
+        smart = get_bool(el, "Video/SmartCodec/enabled")
+        if smart is not None:
+            if sid != 101:  # sub streams have no SmartCodec element on the cameras recorded
+                raise IsapiError(6, "badXmlContent")
+            new.smart_codec = smart
+        average = get_int(el, "Video/vbrAverageCap", 32, 16384)
+        if average is not None:
+            if sid != 101 or average > new.bitrate_kbps:  # an average above the cap [?]
+                raise IsapiError(6, "badParameters")
+            new.average_kbps = average
         self.state.streams[sid] = new
         self.changed()
         return self.status(request)
@@ -189,16 +204,18 @@ class IsapiCamera(IsapiDevice):
         return self.status(request)
 
     async def get_overlays(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
+        """Positions on the 704x576 frame with Y counted from the bottom (the factory date/time at
+        ``positionY`` 544 is at the top of the picture) [?]."""
         o = self.state.osd
 
         def pos(fx: float, fy: float) -> str:
-            return x("positionX", round(fx * FRAME_W)) + x("positionY", round(fy * FRAME_H))
+            return x("positionX", round(fx * FRAME_W)) + x("positionY", round((1 - fy) * FRAME_H))
 
         inner = (
             f"<normalizedScreenSize>{x('normalizedScreenWidth', FRAME_W)}{x('normalizedScreenHeight', FRAME_H)}</normalizedScreenSize>"
             "<attribute><transparent>false</transparent><flashing>false</flashing></attribute><fontSize>adaptive</fontSize>"
             f'<TextOverlayList size="4"><TextOverlay>{x("id", 1)}{x("enabled", bool(o.custom_text))}{x("positionX", 16)}{x("positionY", 64)}{x("displayText", o.custom_text)}</TextOverlay></TextOverlayList>'
-            f"<DateTimeOverlay>{x('enabled', o.show_datetime)}{pos(o.datetime_x, o.datetime_y)}{x('dateStyle', 'YYYY-MM-DD')}{x('timeStyle', '24hour')}{x('displayWeek', False)}</DateTimeOverlay>"
+            f"<DateTimeOverlay>{x('enabled', o.show_datetime)}{pos(o.datetime_x, o.datetime_y)}{x('dateStyle', o.date_style)}{x('timeStyle', TIME_STYLES[o.time_style])}{x('displayWeek', o.show_week)}</DateTimeOverlay>"
             f"<channelNameOverlay>{x('enabled', o.show_name)}{pos(o.name_x, o.name_y)}</channelNameOverlay>"
             "<frontColorMode>auto</frontColorMode>"
         )
@@ -219,7 +236,19 @@ class IsapiCamera(IsapiDevice):
             if px is not None:
                 setattr(o, fx, px / FRAME_W)
             if py is not None:
-                setattr(o, fy, py / FRAME_H)
+                setattr(o, fy, 1 - py / FRAME_H)
+        date_style = text(el, "DateTimeOverlay/dateStyle")
+        if date_style is not None:
+            if date_style not in DATE_STYLES:
+                raise IsapiError(6, "badParameters")
+            o.date_style = date_style
+        time_style = text(el, "DateTimeOverlay/timeStyle")
+        if time_style is not None:
+            if time_style not in TIME_STYLES.values():
+                raise IsapiError(6, "badParameters")
+            o.time_style = next(k for k, v in TIME_STYLES.items() if v == time_style)
+        week = get_bool(el, "DateTimeOverlay/displayWeek")
+        o.show_week = o.show_week if week is None else week
         texts = findall(el, "TextOverlayList/TextOverlay")
         if texts:
             first = texts[0]

@@ -44,6 +44,7 @@ class IsapiBase(HttpDevice):
     OPEN: ClassVar[frozenset[str]] = frozenset()  # handlers answered without activation or login
     NS: ClassVar[str] = NS_CAMERA
     DEVICE_TYPE: ClassVar[str] = "IPCamera"
+    FACTORY_PASSWORD: ClassVar[str | None] = "12345"  # noqa: S105 - the maker's published default; builds before activation (device-apis.md §6.4)
 
     # ----------------------------------------------------------------- replies
 

@@ -51,6 +51,8 @@ def stream_config(profile: StreamProfile) -> StreamConfig:
         profile.bitrate_kbps,
         profile.bitrate_mode,
         profile.gop,
+        smart_codec=profile.smart_codec,
+        average_kbps=profile.average_kbps or 0,
     )
 
 
@@ -123,6 +125,13 @@ class TownBuilder:
             streams=streams,
             osd_text=osd_text_for(cam),
             masks=[MaskRect(m.x, m.y, m.w, m.h) for m in cam.privacy_masks],
+        )
+        clock = self.fleet.town.osd_clock  # the date/time overlay as the town's baseline has it
+        state.osd.show_datetime, state.osd.datetime_x, state.osd.datetime_y = clock.enabled, clock.x, clock.y
+        state.osd.date_style, state.osd.time_style, state.osd.show_week = (
+            clock.date_format,
+            clock.time_format,
+            clock.show_week,
         )
         if cam.recorder is not None:
             pull = self.credentials.get(f"{cam.recorder.id}-channel-user")

@@ -59,5 +59,6 @@ class SimDevice:
             "firmware": firmware,
             "reachable": not self.faults.unreachable,
             "faults": self.faults.as_dict(),
+            "refused_logins": getattr(getattr(self.state, "login_lock", None), "refused_total", None),
             "link_router": self.behind,
         }

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import signal
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -85,6 +86,11 @@ options:
   ready_url:
     description: URL that answers 2xx once the program is ready; waited for after a start or restart.
     type: str
+  ready_ca_file:
+    description:
+      - An https O(ready_url)'s certificate is checked with this CA (PEM) instead of the system's.
+      - A C(401) answer then counts as ready too (the program answers and asks for a login, which the caller checks).
+    type: path
   ready_timeout:
     description: Seconds to wait for O(ready_url).
     type: float
@@ -244,9 +250,12 @@ class Process:
             return ""
         return lines[-1] if lines else ""
 
-    def wait_ready(self, proc: subprocess.Popen[bytes], url: str, timeout: float) -> None:
+    def wait_ready(self, proc: subprocess.Popen[bytes], url: str, timeout: float, ca_file: str | None = None) -> None:
         deadline = time.monotonic() + timeout
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never via a proxy
+        handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]  # loopback: never via a proxy
+        if ca_file:
+            handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=ca_file)))
+        opener = urllib.request.build_opener(*handlers)
         while True:
             code = proc.poll()
             if code is not None:
@@ -258,6 +267,9 @@ class Process:
                 with opener.open(url, timeout=2) as reply:
                     if 200 <= reply.status < 300:
                         return
+            except urllib.error.HTTPError as exc:
+                if ca_file and exc.code == 401:
+                    return
             except (OSError, urllib.error.URLError):
                 pass
             if time.monotonic() > deadline:
@@ -278,6 +290,7 @@ def main() -> None:
             "reload_files": {"type": "list", "elements": "path", "default": []},
             "reload_signal": {"type": "str"},
             "ready_url": {"type": "str"},
+            "ready_ca_file": {"type": "path"},
             "ready_timeout": {"type": "float", "default": 30},
             "stop_timeout": {"type": "float", "default": 15},
         },
@@ -336,7 +349,7 @@ def main() -> None:
         proc.stop(old, p["stop_timeout"])
     started = proc.start(wanted)
     if p["ready_url"]:
-        proc.wait_ready(started, p["ready_url"], p["ready_timeout"])
+        proc.wait_ready(started, p["ready_url"], p["ready_timeout"], p["ready_ca_file"])
     result["pid"] = started.pid
     module.exit_json(**result)
 

@@ -44,7 +44,9 @@ reboot_required:
   returned: always
   type: bool
 unsupported:
-  description: Settings the camera cannot hold (e.g. C(masks) on a model without privacy masks); never written, each one the inventory wants there is also a warning.
+  description:
+    - Settings the camera cannot hold (e.g. C(masks) on a model without privacy masks); never written.
+    - Each one the inventory wants there is also a warning.
   returned: always
   type: list
   elements: str
