@@ -19,6 +19,8 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from camfleet.drivers.hikvision import HikvisionCamera
+from camfleet.sim.devices import make_firmware
 from tests.conftest import BIN, ROOT, TOWN
 from tests.integration.simtown import Town, running_town
 
@@ -207,6 +209,23 @@ def test_device_module_firmware_clock_and_services(town: Town, exporter: str) ->
         town.fault("cam-01-t01", "clock_drift", "--clear")
     skew = value(resp.text, "camfleet_device_clock_skew_seconds")
     assert skew is not None and 590 < skew < 610
+
+
+def test_device_module_flags_a_build_older_than_the_catalogue_names(town: Town, exporter: str) -> None:
+    """The gauge judges as the firmware job does: by version order against the catalogue's vulnerable
+    ranges, so a build no list names (older than every one) still reads vulnerable."""
+    cam = "cam-07-t01"
+    before, _ = probe(exporter, cam, "device")
+    assert value(before.text, "camfleet_device_firmware_vulnerable") == 0, before.text
+    cred = town.creds[cam]
+    with HikvisionCamera(cam, town.address(cam), 80, cred["username"], cred["password"]) as d:
+        model = d.facts().model
+        d.firmware_upload(make_firmware(model, "V5.4.5 build 160530"))
+        d.reboot()
+        assert d.wait_online(timeout_s=30, poll_s=0.2).firmware == "V5.4.5 build 160530"
+    after, _ = probe(exporter, cam, "device")
+    assert value(after.text, "camfleet_device_firmware_vulnerable") == 1, after.text
+    assert value(after.text, "camfleet_device_firmware_approved") == 0
 
 
 def test_link_module_sees_the_router(exporter: str) -> None:

@@ -1,7 +1,8 @@
 """``device``: who the device says it is, whether its firmware is known-bad, its clock, risky services.
 
-Firmware is judged against the inventory's catalogue (``firmware.yml``): a build listed under
-``known_bad`` is vulnerable, the ``approved`` build is current. Clock skew is the device's idea
+Firmware is judged against the inventory's catalogue (``firmware.yml``) as the firmware job judges it
+(:func:`camfleet.inventory.catalogue.vulnerability`): a build listed under ``known_bad`` or inside a
+``vulnerable`` range is vulnerable, the ``approved`` build is current. Clock skew is the device's idea
 of now minus the exporter's (the station runs NTP): footage handed to the police must carry
 the right time. P2P cloud and UPnP open a camera to the internet; the fleet policy wants them
 off (device-apis.md §6.4, §6.5).
@@ -24,6 +25,7 @@ from camfleet.drivers import open_driver
 from camfleet.drivers.base import ConfigurableCamera
 from camfleet.drivers.errors import DriverError
 from camfleet.exporter.probers.base import Metrics, Outcome, ProbeRequest, driver_failure, driver_timeout, run_blocking
+from camfleet.inventory.catalogue import vulnerability
 
 
 async def probe(req: ProbeRequest, out: Metrics) -> Outcome:
@@ -43,8 +45,12 @@ async def probe(req: ProbeRequest, out: Metrics) -> Outcome:
         )
         catalogue = req.fleet.firmware_for(vendor, model)
         if catalogue is not None:
-            bad = any(b.build == firmware for b in catalogue.known_bad)
-            out.gauge("camfleet_device_firmware_vulnerable", "1 if the build is a known-bad one of the catalogue.", bad)
+            bad = vulnerability(catalogue, firmware) is not None
+            out.gauge(
+                "camfleet_device_firmware_vulnerable",
+                "1 if the catalogue lists the build as known-bad or it falls in a vulnerable range (or cannot be read).",
+                bad,
+            )
             out.gauge(
                 "camfleet_device_firmware_approved",
                 "1 if the build is the catalogue's approved one.",
