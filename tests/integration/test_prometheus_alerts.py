@@ -17,8 +17,6 @@ from __future__ import annotations
 import os
 import re
 import select
-import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -30,10 +28,10 @@ import pytest
 
 from camfleet.config.prometheus import Job, render_prometheus_config, render_rules
 from tests.conftest import BIN, ROOT, TOWN, require_program
+from tests.integration.prom import PROMETHEUS, running_prometheus, stop
 from tests.integration.simtown import Town, running_town
 
 NET = 124
-PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 GRACE = "6s"  # `for:` of the alerts under test: three rule evaluations, so "pending" is seen
 #: Deadlines of the polling loops: met in a few seconds on an idle machine; generous because a
 #: loaded CI box (or parallel test sims) slows scrapes, and a deadline only costs when it fails.
@@ -58,22 +56,6 @@ def _prometheus() -> None:
 
 
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def stop(proc: subprocess.Popen[Any]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 def wait_for(what: str, fn: Callable[[], T | None], timeout: float, every: float = 0.3) -> T:
@@ -156,30 +138,7 @@ def stack(town: Town, exporter: str, tmp_path_factory: pytest.TempPathFactory) -
         exporter, town="ngoc-lac", jobs=JOBS, scrape_interval="2s", evaluation_interval="2s", sd_refresh_interval="5s"
     )
     (folder / "prometheus.yml").write_text(config, encoding="utf-8")
-    port = free_port()
-    log = (folder / "prometheus.log").open("w")
-    proc = subprocess.Popen(
-        [
-            PROMETHEUS,
-            f"--config.file={folder / 'prometheus.yml'}",
-            f"--storage.tsdb.path={folder / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--log.level=warn",
-        ],
-        stdout=log,
-        stderr=log,
-    )
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5, trust_env=False)
-    try:
-
-        def ready() -> bool:
-            assert proc.poll() is None, f"prometheus exited; see {log.name}"
-            try:
-                return client.get("/-/ready").status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_for("Prometheus /-/ready", ready, 30)
+    with running_prometheus(folder) as client:
         s = Stack(town, exporter, client)
         # Every camera scraped at least once and healthy (the faults below start from a clean town).
         # Cameras mounted but not provisioned have no login yet: /sd leaves them out.
@@ -194,10 +153,6 @@ def stack(town: Town, exporter: str, tmp_path_factory: pytest.TempPathFactory) -
             PATIENCE,
         )
         yield s
-    finally:
-        client.close()
-        stop(proc)
-        log.close()
 
 
 def test_frozen_camera_pages_stream_frozen_then_resolves(stack: Stack) -> None:

@@ -13,7 +13,6 @@ over plain HTTP (no answer). The ``inventory`` module contacts no device, so no 
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -27,8 +26,8 @@ from camfleet.config.prometheus import ExporterAccess, Job, render_prometheus_co
 from tests.certs import Certs, make_certs
 from tests.conftest import require_program
 from tests.exporter.test_web_protection import PASSWORD, Running, bcrypt_hash, start_exporter, web_config
+from tests.integration.prom import PROMETHEUS, running_prometheus
 
-PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 CURL = shutil.which("curl") or "/usr/bin/curl"
 JOBS = (Job("inventory", "2s", "1500ms", "the inventory's word on every camera"),)
@@ -42,12 +41,6 @@ def _programs() -> None:
     require_program(PROMETHEUS, "prometheus")
     require_program(PROMTOOL, "prometheus")
     require_program(CURL, "curl")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(what: str, fn: Callable[[], Any], timeout: float = PATIENCE) -> Any:
@@ -98,41 +91,8 @@ def prometheus(exporter: tuple[Running, Certs], tmp_path_factory: pytest.TempPat
         [PROMTOOL, "check", "config", "prometheus.yml"], cwd=folder, capture_output=True, text=True, timeout=60
     )
     assert check.returncode == 0, check.stdout + check.stderr
-    port = free_port()
-    log = (folder / "prometheus.log").open("w")
-    proc = subprocess.Popen(
-        [
-            PROMETHEUS,
-            f"--config.file={folder / 'prometheus.yml'}",
-            f"--storage.tsdb.path={folder / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--log.level=warn",
-        ],
-        stdout=log,
-        stderr=log,
-    )
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5, trust_env=False)
-    try:
-
-        def ready() -> bool:
-            assert proc.poll() is None, f"prometheus exited; see {log.name}"
-            try:
-                return client.get("/-/ready").status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_for("Prometheus /-/ready", ready, 30)
+    with running_prometheus(folder) as client:
         yield client
-    finally:
-        client.close()
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-        log.close()
 
 
 def query(client: httpx.Client, expr: str) -> dict[str, float]:
