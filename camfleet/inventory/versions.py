@@ -5,7 +5,7 @@ only matches the exact strings it knows clears every older build it has never se
 A build is read into its version numbers and its build date; the catalogue's vulnerable ranges
 (:class:`camfleet.model.VulnerableRange`) are compared in that order.
 
-What the devices say (docs/reference/devices.md, /work/shared/reference/device-apis.md §1, §6):
+What the devices say (docs/reference/devices.md, ../shared/reference/device-apis.md §1, §6):
 
 - Hikvision ``V5.4.5 build 160530`` (``firmwareVersion`` + ``firmwareReleasedDate``, the date as
   YYMMDD), also written ``V5.5.800build 210628`` or ``5.4.6_180112`` in advisories. Order: version
