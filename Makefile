@@ -7,8 +7,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.camfleet-installed
 TOWN ?= inventory/ngoc-lac
-# Debian packages: ffmpeg/ffprobe (simulated video and stream checks), Prometheus + promtool.
-APT_PACKAGES := ffmpeg prometheus
+# The town's vault identity (label@password file) for every ansible command; ansible.cfg names no town. A real
+# town's password file lives outside the repository (`camfleet town new` prints where): pass both, e.g.
+#   make demo TOWN=inventory/minh-son TOWN_VAULT_IDENTITY=minh-son@$$HOME/.config/camfleet/minh-son.vault-password
+TOWN_VAULT_IDENTITY ?= demo@$(TOWN)/vault-password.DEMO-ONLY
+TOWN_VAULT_PASSWORD_FILE = $(abspath $(lastword $(subst @, ,$(TOWN_VAULT_IDENTITY))))
+# Debian packages: ffmpeg/ffprobe (simulated video and stream checks), Prometheus + promtool,
+# Alertmanager + amtool (the station's pager), Chromium (sign PDFs, the map page's browser test),
+# VictoriaMetrics (the district's central store in the province tests).
+APT_PACKAGES := ffmpeg prometheus prometheus-alertmanager chromium victoria-metrics
+# pytest workers: a module's tests (and its simulated town) stay in one worker (--dist loadfile).
+TEST_WORKERS ?= 2
 
 .PHONY: help setup apt demo demo-down test lint sanity unit golden dashboards schema bench clean
 
@@ -38,6 +47,7 @@ SIM_STATE ?= .state/sim
 # commissioned: it works on a copy of the town under .state/, never on the repository's inventory.
 DEMO_TOWN := .state/demo/$(notdir $(TOWN))
 DEMO_ENV := CAMFLEET_OVERLAY=$(SIM_STATE)/overlay.yml
+DEMO_PLAYBOOK := ANSIBLE_VAULT_IDENTITY_LIST=$(TOWN_VAULT_IDENTITY) $(BIN)/ansible-playbook -i $(DEMO_TOWN)/town.camfleet.yml
 
 demo: setup
 	$(BIN)/camfleet validate $(TOWN)
@@ -46,14 +56,14 @@ demo: setup
 	@test -d $(DEMO_TOWN) || { mkdir -p $(dir $(DEMO_TOWN)) && cp -r $(TOWN) $(DEMO_TOWN); }
 	@$(BIN)/camfleet sim status --state $(SIM_STATE) >/dev/null 2>&1 || \
 		$(BIN)/camfleet sim up $(DEMO_TOWN) --state $(SIM_STATE) --detach
-	$(DEMO_ENV) $(BIN)/ansible-playbook -i $(DEMO_TOWN)/town.camfleet.yml playbooks/links.yml
-	$(DEMO_ENV) $(BIN)/ansible-playbook -i $(DEMO_TOWN)/town.camfleet.yml playbooks/provision.yml -l status_installed \
+	$(DEMO_ENV) $(DEMO_PLAYBOOK) playbooks/links.yml
+	$(DEMO_ENV) $(DEMO_PLAYBOOK) playbooks/provision.yml -l status_installed \
 		-e provision_report_dir=$(CURDIR)/.state/demo/commissioning
-	$(DEMO_ENV) $(BIN)/ansible-playbook -i $(DEMO_TOWN)/town.camfleet.yml playbooks/configure.yml --check
-	$(BIN)/ansible-playbook -i $(DEMO_TOWN)/town.camfleet.yml playbooks/monitoring.yml \
+	$(DEMO_ENV) $(DEMO_PLAYBOOK) playbooks/configure.yml --check
+	$(DEMO_PLAYBOOK) playbooks/monitoring.yml \
 		-e monitoring_service_manager=process -e monitoring_process_dir=$(CURDIR)/.state/monitoring \
 		-e monitoring_etc_dir=$(CURDIR)/.state/monitoring/etc -e monitoring_camfleet_dir=$(CURDIR) \
-		-e monitoring_vault_password_file=$(CURDIR)/$(DEMO_TOWN)/vault-password.DEMO-ONLY \
+		-e monitoring_vault_password_file=$(TOWN_VAULT_PASSWORD_FILE) \
 		-e monitoring_sim_overlay=$(CURDIR)/$(SIM_STATE)/overlay.yml
 	$(BIN)/camfleet sim status --state $(SIM_STATE) | head -3
 	-$(DEMO_ENV) $(BIN)/camfleet status $(DEMO_TOWN)
@@ -64,7 +74,7 @@ demo: setup
 	@echo ".state/demo/footage (bien-ban-ban-giao.html is its handover record). 'make demo-down' stops them all."
 
 demo-down: setup
-	-$(BIN)/ansible-playbook playbooks/monitoring.yml -e monitoring_service_manager=process \
+	-$(DEMO_PLAYBOOK) playbooks/monitoring.yml -e monitoring_service_manager=process \
 		-e monitoring_state=stopped -e monitoring_process_dir=$(CURDIR)/.state/monitoring
 	-$(BIN)/camfleet sim down --state $(SIM_STATE)
 
@@ -101,7 +111,7 @@ unit: setup
 	$(BIN)/pytest -q tests/unit
 
 test: lint sanity
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 golden: setup
 	$(BIN)/python tests/golden/regenerate.py

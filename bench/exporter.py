@@ -1,10 +1,11 @@
-"""The exporter on a simulated 1,000-camera town: probe cost vs ffprobe, a 1,000-probe burst, a soak.
+"""The exporter on a simulated 1,000-camera town: probe cost vs ffprobe, a 1,000-probe burst, hung devices, a soak.
 
-    .venv/bin/python bench/exporter.py                      # side by side, burst, 10-minute soak
-    .venv/bin/python bench/exporter.py --soak 0             # no soak (about a minute)
+    .venv/bin/python bench/exporter.py                      # side by side, burst, hung devices, 10-minute soak
+    .venv/bin/python bench/exporter.py --soak 0             # no soak (about two minutes)
     .venv/bin/python bench/exporter.py --cameras 300 --soak 2 --net 143
+    .venv/bin/python bench/exporter.py --sequential 2 --soak 0 --hung 100 --net 208   # what issue 15 item 3 asks
 
-One run, three parts, all against a generated town (``bench/towns.py``) simulated with
+One run, four parts, all against a generated town (``bench/towns.py``) simulated with
 ``camfleet sim up`` on 127.<net>-<net+2>.x.y. The simulator shares the machine's two cores with
 the exporter, so every CPU figure is read per process from ``/proc/<pid>/stat`` (the bench's
 own, its ffprobe children's, the exporter's, the simulator's) and printed apart:
@@ -18,7 +19,18 @@ own, its ffprobe children's, the exporter's, the simulator's) and printed apart:
    connection per request, like Prometheus' first scrape of every target): wall time, exporter
    CPU-seconds, successes, latency p50/p95, PASS/MISS against the issue's goals (≤ 3 s wall,
    ≤ 1.5 exporter CPU-s).
-3. ``--soak MINUTES`` at ``--interval`` (15 s): every camera probed once per interval, the
+3. Hung devices (issue 15, item 3): ``--hung`` more cameras (100) get the simulator's ``hang``
+   fault (connections accepted, never answered). First a healthy burst with nothing hung: part 2's
+   ``--burst`` stream probes and ``--devices`` (100) ``/probe?module=device``, the module whose
+   driver calls block a thread (a device probe with its services read costs ~20 HTTP requests and
+   ~10 ms of the exporter's CPU, so a thousand of them do not fit a 10 s scrape on two cores
+   whatever else happens); then the same burst again with ``--per-hung`` (10) device probes at
+   each hung camera fired beside it. Printed side by side: healthy probes answered with success
+   inside the scrape timeout (goal: all), the hung probes' answers and reasons (``timeout``,
+   ``busy``), and the exporter's peak RSS (``VmHWM``) after the healthy burst and after the
+   hostile one (goal: ≤ 1.5×), with its threads and the calls still stuck
+   (``camfleet_exporter_blocked_calls``).
+4. ``--soak MINUTES`` at ``--interval`` (15 s): every camera probed once per interval, the
    requests spread evenly over it as Prometheus spreads its targets; the exporter's RSS and open
    files sampled every round; first/last/max, the slope after warm-up, and whether it is flat.
 
@@ -30,6 +42,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import re
 import resource
@@ -42,6 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -77,6 +91,17 @@ def cpu_s(pid: int) -> float:
 def rss_bytes(pid: int) -> int:
     match = re.search(r"^VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.MULTILINE)
     return int(match.group(1)) * 1024 if match else 0
+
+
+def peak_rss_bytes(pid: int) -> int:
+    """The process' peak RSS so far (``VmHWM``): what a burst needed at its worst."""
+    match = re.search(r"^VmHWM:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.MULTILINE)
+    return int(match.group(1)) * 1024 if match else 0
+
+
+def threads(pid: int) -> int:
+    match = re.search(r"^Threads:\s+(\d+)", Path(f"/proc/{pid}/status").read_text(), re.MULTILINE)
+    return int(match.group(1)) if match else 0
 
 
 def open_fds(pid: int) -> int:
@@ -245,11 +270,11 @@ class Round:
         return ", ".join(f"{k}: {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])[:4]) or "none"
 
 
-async def scrape(session: aiohttp.ClientSession, base: str, camera: str) -> Answer:
+async def scrape(session: aiohttp.ClientSession, base: str, camera: str, module: str = "stream") -> Answer:
     start = time.perf_counter()
     headers = {"X-Prometheus-Scrape-Timeout-Seconds": str(SCRAPE_TIMEOUT_S)}
     try:
-        async with session.get(f"{base}/probe", params={"target": camera, "module": "stream"}, headers=headers) as r:
+        async with session.get(f"{base}/probe", params={"target": camera, "module": module}, headers=headers) as r:
             body = await r.text()
     except (aiohttp.ClientError, TimeoutError) as exc:
         return Answer(0, False, time.perf_counter() - start, type(exc).__name__)
@@ -295,7 +320,113 @@ def run_burst(town: Town, exporter: ExporterProcess, n: int) -> None:
     print(f"exporter CPU {exp:.2f} CPU-s     {verdict(exp <= GOAL_CPU_S)} (goal <= 1.5 CPU-s incl. HTTP)")
 
 
-# --------------------------------------------------------------------------- 3. soak
+# --------------------------------------------------------------------------- 3. hung devices
+
+
+def hang(state: Path, cameras: list[str]) -> None:
+    """The simulator's ``hang`` fault on ``cameras``: every connection accepted, never answered."""
+    control = json.loads((state / "control.json").read_text(encoding="utf-8"))["url"]
+    with httpx.Client(trust_env=False, timeout=10) as http:
+        for camera in cameras:
+            http.post(f"{control}/faults/{camera}", json={"fault": "hang"}).raise_for_status()
+    time.sleep(1.0)  # servers look at their faults every 0.25-0.5 s
+
+
+@dataclass
+class Mixed:
+    """One burst's answers by kind."""
+
+    stream: Round
+    device: Round
+    hung: Round
+
+    @property
+    def healthy(self) -> list[Answer]:
+        return self.stream.answers + self.device.answers
+
+
+async def mixed_burst(base: str, stream: list[str], device: list[str], hung: list[str], per_hung: int) -> Mixed:
+    """``stream`` probes of ``stream``, ``device`` probes of ``device`` and ``per_hung`` ``device`` probes of
+    each of ``hung``, all sent at once (one connection each)."""
+    async with client(keepalive=False) as session:
+        tasks = [scrape(session, base, c, "stream") for c in stream]
+        tasks += [scrape(session, base, c, "device") for c in device]
+        tasks += [scrape(session, base, c, "device") for c in hung for _ in range(per_hung)]
+        answers = await asyncio.gather(*tasks)
+    a, b = len(stream), len(stream) + len(device)
+    return Mixed(Round(list(answers[:a])), Round(list(answers[a:b])), Round(list(answers[b:])))
+
+
+def inside(answers: list[Answer]) -> int:
+    """Answered 200 with success inside the scrape timeout, as Prometheus would keep them."""
+    return sum(a.success and a.latency < SCRAPE_TIMEOUT_S for a in answers)
+
+
+def blocked_calls(base: str) -> str:
+    text = httpx.get(f"{base}/metrics", timeout=5, trust_env=False).text
+    found = re.findall(r"^camfleet_exporter_(blocking|blocked)_calls (\S+)$", text, re.MULTILINE)
+    return ", ".join(f"{k} {float(v):.0f}" for k, v in found) or "not exported"
+
+
+def run_hung(
+    town: Town, state: Path, exporter: ExporterProcess, n: int, devices: int, hung: list[str], per_hung: int
+) -> None:
+    stream, device = town.cameras[:n], town.cameras[:devices]
+    asyncio.run(mixed_burst(exporter.base, [], device[:1], [], 0))  # the device module's first probe: imports
+    time.sleep(1.0)
+    exp0, sim0 = cpu_s(exporter.pid), cpu_s(town.sim_pid)
+    calm = asyncio.run(mixed_burst(exporter.base, stream, device, [], 0))
+    calm_cpu = cpu_s(exporter.pid) - exp0, cpu_s(town.sim_pid) - sim0
+    calm_peak, calm_rss = peak_rss_bytes(exporter.pid), rss_bytes(exporter.pid)
+    hang(state, hung)
+    exp0, sim0 = cpu_s(exporter.pid), cpu_s(town.sim_pid)
+    hostile = asyncio.run(mixed_burst(exporter.base, stream, device, hung, per_hung))
+    exp, sim = cpu_s(exporter.pid) - exp0, cpu_s(town.sim_pid) - sim0
+    peak, now = peak_rss_bytes(exporter.pid), rss_bytes(exporter.pid)
+    reasons: dict[str, int] = {}
+    for a in hostile.hung.answers:
+        reasons[a.error or "ok"] = reasons.get(a.error or "ok", 0) + 1
+    stuck_lat = [a.latency for a in hostile.hung.answers]
+    answered = sum(a.status == 200 and a.latency < SCRAPE_TIMEOUT_S for a in hostile.hung.answers)
+    print(
+        f"\n== 3. hung devices: {n} stream + {devices} device probes of healthy cameras at once, alone, then beside"
+        f" {per_hung} device probes at each of {len(hung)} hung cameras ({len(hostile.hung.answers)} more)"
+    )
+    print(
+        f"{'healthy probes':30} {'success':>10} {'inside ' + format(SCRAPE_TIMEOUT_S, 'g') + ' s':>10} {'p50 s':>6} {'p95 s':>6} {'max s':>6}"
+    )
+    for name, mixed in (("alone", calm), (f"beside {len(hung)} hung", hostile)):
+        for kind, r in (("stream", mixed.stream), ("device", mixed.device)):
+            lat = [a.latency for a in r.answers]
+            print(
+                f"{kind + ', ' + name:30} {r.ok:>5}/{len(r.answers):<4} {inside(r.answers):>10} {percentile(lat, 0.5):6.2f}"
+                f" {percentile(lat, 0.95):6.2f} {max(lat):6.2f}"
+            )
+    print(
+        f"hung probes: {answered}/{len(stuck_lat)} answered inside the scrape timeout (max {max(stuck_lat):.2f} s);"
+        f" reasons: {', '.join(f'{k} {v}' for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]))}"
+    )
+    lost = Round(hostile.healthy).failures()
+    print(f"healthy failures beside the hung: {lost}")
+    print(
+        f"CPU-s: exporter {calm_cpu[0]:.2f} alone, {exp:.2f} beside the hung; simulator {calm_cpu[1]:.2f}, {sim:.2f};"
+        f" load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
+    ratio = peak / calm_peak if calm_peak else float("nan")
+    print(
+        f"exporter peak RSS: healthy burst {calm_peak / 2**20:.1f} MiB (RSS after {calm_rss / 2**20:.1f}),"
+        f" hostile {peak / 2**20:.1f} MiB (RSS after {now / 2**20:.1f}); ratio {ratio:.2f}x"
+        f"   {verdict(ratio <= 1.5)} (goal <= 1.5x)"
+    )
+    print(f"threads now {threads(exporter.pid)}; /metrics: {blocked_calls(exporter.base)}")
+    kept, alone = inside(hostile.healthy), inside(calm.healthy)
+    print(
+        f"healthy probes answered with success inside the scrape timeout: {kept}/{len(hostile.healthy)}"
+        f" beside the hung, {alone}/{len(calm.healthy)} alone   {verdict(kept == len(hostile.healthy))} (goal: all)"
+    )
+
+
+# --------------------------------------------------------------------------- 4. soak
 
 
 @dataclass
@@ -397,7 +528,7 @@ def report_soak(samples: list[Sample], interval: float) -> None:
     fd_growth = median([s.fds for s in late]) - median([s.fds for s in early])
     total_ok = sum(s.ok for s in samples)
     total = sum(s.n for s in samples)
-    print(f"\n== 3. soak: {len(samples)} rounds of {samples[0].n} cameras at a {interval:g} s interval")
+    print(f"\n== 4. soak: {len(samples)} rounds of {samples[0].n} cameras at a {interval:g} s interval")
     print(
         f"probes with success: {total_ok}/{total}; exporter CPU per round (median)"
         f" {median([s.cpu for s in samples]):.2f} s = {median([s.cpu for s in samples]) / interval * 100:.0f}% of a core"
@@ -434,6 +565,9 @@ def main() -> int:
     parser.add_argument("--net", type=int, default=140, help="simulator addresses 127.NET-NET+2.x.y (default 140)")
     parser.add_argument("--sequential", type=int, default=20, help="cameras probed one by one by each tool")
     parser.add_argument("--burst", type=int, default=1000, help="concurrent /probe requests (default 1000)")
+    parser.add_argument("--hung", type=int, default=100, help="more cameras that hang in part 3 (0: skip; default 100)")
+    parser.add_argument("--devices", type=int, default=100, help="healthy device probes in part 3 (default 100)")
+    parser.add_argument("--per-hung", type=int, default=10, help="probes at each hung camera at once (default 10)")
     parser.add_argument("--soak", type=float, default=10.0, help="soak minutes (0: skip; default 10)")
     parser.add_argument("--interval", type=float, default=15.0, help="soak scrape interval, seconds (default 15)")
     args = parser.parse_args()
@@ -444,9 +578,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="camfleet-bench-exporter-") as tmp:
         work = Path(tmp)
         os.environ["CAMFLEET_CACHE_DIR"] = str(work / "cache")
-        folder = generated_town(work / "town", args.cameras)
+        folder = generated_town(work / "town", args.cameras + args.hung)
         with simulated(folder, work / "state", args.net) as overlay:
             town = town_view(folder, overlay, work / "state")
+            hung = town.cameras[len(town.cameras) - args.hung :] if args.hung else []
+            town.cameras = town.cameras[: len(town.cameras) - len(hung)]
             n = min(args.burst, len(town.cameras))
             print(
                 f"generated town: {len(town.cameras)} simulated cameras on 127.{args.net}.x.y"
@@ -462,6 +598,10 @@ def main() -> int:
                     f" {open_fds(exporter.pid)} open files, start-up CPU {cpu_s(exporter.pid):.2f} s"
                 )
                 run_burst(town, exporter, n)
+                if hung:
+                    time.sleep(1.5)
+                    devices = min(args.devices, len(town.cameras))
+                    run_hung(town, work / "state", exporter, n, devices, hung, args.per_hung)
                 if args.soak > 0:
                     print(f"\nsoak: {args.soak:g} min, every camera once per {args.interval:g} s", flush=True)
                     time.sleep(2)

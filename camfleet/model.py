@@ -76,11 +76,29 @@ class OwnerKind(StrEnum):
     school = "school"
 
 
+class CampaignStep(StrEnum):
+    """Where the loại hình 1 campaign is with a community camera: its owner's camera was surveyed, the
+    owner was asked to turn it to the street, it was re-aimed, and the khu phố head confirmed the view."""
+
+    surveyed = "surveyed"
+    asked = "asked"
+    re_aimed = "re_aimed"
+    confirmed = "confirmed"
+
+
+class TownKind(StrEnum):
+    """The kind of administrative unit running the plan (xã, phường and thị trấn all run such plans)."""
+
+    xa = "xã"
+    phuong = "phường"
+    thi_tran = "thị trấn"
+
+
 class Funding(StrEnum):
     """Which fund pays for an item of the plan."""
 
     site_fund = "site_fund"  # quỹ khu phố
-    town_board = "town_board"  # UBND thị trấn
+    town_board = "town_board"  # Ban vận động xã/phường/thị trấn (xã hội hóa): the station's recorders, disks, screens
     owner = "owner"  # the owner's own camera, no cost to the plan
     donation = "donation"  # xã hội hóa
 
@@ -134,7 +152,7 @@ class BoundingBox(Strict):
 
 
 class Station(Strict):
-    """The police station (Công an thị trấn) where the recorders are."""
+    """The police station (Công an xã, phường or thị trấn: ``Town.kind``) where the recorders are."""
 
     name: str = Field(description="Station name as printed on documents.")
     lat: float = Field(ge=-90, le=90, description="Latitude, decimal degrees.")
@@ -156,6 +174,15 @@ class Budget(Strict):
     plan_ref: str = Field(description="Reference of the plan (kế hoạch), e.g. its number and date.")
     plan_date: dt.date = Field(description="Date the plan was approved.")
     plan_total_vnd: Vnd = Field(description="Total of the plan in VND; the inventory's costs must equal it.")
+    mobilisation_by: dt.date | None = Field(
+        default=None,
+        description="The plan's date for the loại hình 1 campaign to be done: owners asked, cameras re-aimed, "
+        "commitments signed (the progress report counts what is late against it).",
+    )
+    install_from: dt.date | None = Field(default=None, description="The plan's first day of town camera installation.")
+    install_to: dt.date | None = Field(
+        default=None, description="The plan's last day of installation: town cameras installed, signs up."
+    )
 
 
 class StoragePolicy(Strict):
@@ -189,11 +216,88 @@ class OsdClock(Strict):
     )
 
 
+class AlertKind(StrEnum):
+    """How the station's duty officer is reached."""
+
+    telegram = "telegram"
+    email = "email"
+    webhook = "webhook"
+
+
+class AlertReceiver(Strict):
+    """One way Alertmanager reaches the station. Its secret (Telegram bot token, SMTP password, webhook
+    bearer token) is ``vault_alerting_secrets[<id>]`` in the town's vault/secrets.yml, never here."""
+
+    id: Id = Field(description="Name of this receiver; its secret's key in vault_alerting_secrets.")
+    kind: AlertKind = Field(description="telegram, email or webhook (an SMS or Zalo gateway).")
+    chat_id: int | None = Field(default=None, description="telegram: the duty group's chat id (negative for groups).")
+    api_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://\S+$",
+        description="telegram: the Bot API server; default Telegram's own (https://api.telegram.org).",
+    )
+    to: str | None = Field(
+        default=None, pattern=r"^[^@\s]+@[^@\s]+$", description="email: the duty mailbox the alerts go to."
+    )
+    sender: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$", description="email: the From address.")
+    smarthost: str | None = Field(
+        default=None, pattern=r"^[^:\s]+:[0-9]+$", description="email: the SMTP server, HOST:PORT."
+    )
+    username: str | None = Field(
+        default=None, description="email: the SMTP login (its password is the vault secret); none: no login."
+    )
+    url: str | None = Field(
+        default=None, pattern=r"^https?://\S+$", description="webhook: the SMS or Zalo gateway's URL."
+    )
+    bearer: bool = Field(default=False, description="webhook: send the vault secret as an Authorization: Bearer token.")
+
+    @model_validator(mode="after")
+    def _fields_of_its_kind(self) -> AlertReceiver:
+        needed = {
+            AlertKind.telegram: ("chat_id",),
+            AlertKind.email: ("to", "sender", "smarthost"),
+            AlertKind.webhook: ("url",),
+        }[self.kind]
+        missing = [name for name in needed if getattr(self, name) is None]
+        if missing:
+            raise ValueError(
+                f"loại {self.kind.value} cần thêm {', '.join(missing)} / kind {self.kind.value} needs {', '.join(missing)}"
+            )
+        return self
+
+    @property
+    def has_secret(self) -> bool:
+        """Whether Alertmanager reads a secret file for it (bot token, SMTP password, bearer token)."""
+        return self.kind is AlertKind.telegram or bool(self.username) or self.bearer
+
+
+class Alerting(Strict):
+    """Where the station's alerts go (Alertmanager's receivers)."""
+
+    receivers: list[AlertReceiver] = Field(
+        min_length=1, description="Every way the duty officer is reached; each gets every alert."
+    )
+
+
+class SignLayout(Strict):
+    """The printed 'CAMERA AN NINH' sign: its size as the plan has it (`camfleet report signs` fits as many as
+    an A4 page holds)."""
+
+    width_mm: int = Field(
+        default=190, ge=50, le=190, description="Sign width in millimetres (at most A4's 190 usable)."
+    )
+    height_mm: int = Field(default=130, ge=40, le=277, description="Sign height in millimetres (at most A4's 277).")
+
+
 class Town(Strict):
     """The town itself: one per inventory folder."""
 
     id: Id
     name: str = Field(description="Official name, e.g. 'Thị trấn Ngọc Lặc'.")
+    kind: TownKind = Field(
+        default=TownKind.thi_tran,
+        description="xã, phường or thị trấn: the word every report, sign and message uses for the town.",
+    )
     province: str = Field(description="Province (tỉnh).")
     district: str = Field(description="District (huyện).")
     timezone: str = Field(default="Asia/Ho_Chi_Minh", description="IANA time zone of every device.")
@@ -205,6 +309,11 @@ class Town(Strict):
     osd_clock: OsdClock = Field(
         default_factory=OsdClock,
         description="The date/time overlay of every camera's baseline (on, top left, YYYY-MM-DD 24h unless set).",
+    )
+    sign: SignLayout = Field(default_factory=SignLayout, description="Size of the printed 'CAMERA AN NINH' signs.")
+    alerting: Alerting | None = Field(
+        default=None,
+        description="Where Alertmanager sends the alerts (Telegram, e-mail, webhook); none: shown in Alertmanager only.",
     )
 
 
@@ -281,11 +390,19 @@ class StreamProfile(Strict):
     @model_validator(mode="after")
     def _average_with_smart_codec(self) -> StreamProfile:
         if self.smart_codec and self.average_kbps is None:
-            raise ValueError("smart_codec needs average_kbps (the average the retention plan counts)")
+            raise ValueError(
+                "smart_codec cần average_kbps (bitrate trung bình để tính số ngày lưu) / "
+                "smart_codec needs average_kbps (the average the retention plan counts)"
+            )
         if not self.smart_codec and self.average_kbps is not None:
-            raise ValueError("average_kbps means something only with smart_codec: true")
+            raise ValueError(
+                "average_kbps chỉ có nghĩa khi smart_codec: true / average_kbps means something only with smart_codec: true"
+            )
         if self.average_kbps is not None and self.average_kbps > self.bitrate_kbps:
-            raise ValueError(f"average_kbps {self.average_kbps} is above the cap bitrate_kbps {self.bitrate_kbps}")
+            raise ValueError(
+                f"average_kbps {self.average_kbps} vượt mức trần bitrate_kbps {self.bitrate_kbps} / "
+                f"average_kbps {self.average_kbps} is above the cap bitrate_kbps {self.bitrate_kbps}"
+            )
         return self
 
     @property
@@ -352,9 +469,22 @@ class FirmwareEntry(Strict):
         default_factory=list,
         description="Ranges of builds affected by published vulnerabilities, compared in version order.",
     )
+    view: CameraView | None = Field(
+        default=None,
+        description="The model's field of view as mounted by default (its lens); a camera's location.view overrides it.",
+    )
 
 
 # --------------------------------------------------------------------------- cameras
+
+
+class CameraView(Strict):
+    """What a camera sees well enough to be useful: a cone from the lens along its bearing."""
+
+    angle_deg: float = Field(gt=0, le=360, description="Horizontal field of view, degrees (a 2.8 mm lens: about 100).")
+    range_m: float = Field(
+        gt=0, le=500, description="Distance within which a person is recognisable, metres (about 30 for 2 MP)."
+    )
 
 
 class Location(Strict):
@@ -367,6 +497,11 @@ class Location(Strict):
     lon: float = Field(ge=-180, le=180, description="Longitude, decimal degrees (WGS84).")
     bearing_deg: int = Field(ge=0, lt=360, description="Compass direction the lens faces, 0 = north.")
     height_m: float = Field(default=3.5, gt=0, le=30, description="Mounting height in metres.")
+    view: CameraView | None = Field(
+        default=None,
+        description="This camera's field of view, when it differs from its model's (firmware catalogue 'view') "
+        "or the town default (90 degrees, 30 m).",
+    )
 
 
 class Device(Strict):
@@ -410,6 +545,11 @@ class Sign(Strict):
     """The 'CAMERA AN NINH' sign under a town camera."""
 
     installed_on: dt.date | None = Field(default=None, description="Date the sign was put up; null if not yet.")
+    photo: str | None = Field(
+        default=None,
+        pattern=r"^([A-Za-z0-9_][A-Za-z0-9_.-]*/)*[A-Za-z0-9_][A-Za-z0-9_.-]*\.(jpg|jpeg|png)$",
+        description="Photo of the sign as put up, relative to the town folder, e.g. photos/signs/cam-01-t01.jpg.",
+    )
 
 
 class PrivacyMask(Strict):
@@ -442,10 +582,25 @@ class Camera(Strict):
     sign: Sign | None = Field(default=None, description="The 'CAMERA AN NINH' sign (town cameras).")
     privacy_masks: list[PrivacyMask] = Field(default_factory=list, description="Areas blacked out.")
     cost: Cost = Field(description="What it costs the plan and who pays.")
+    campaign: CampaignStep | None = Field(
+        default=None,
+        description="Community cameras: the loại hình 1 campaign's step (surveyed, asked, re_aimed, confirmed); "
+        "unset: read from the status (surveyed → surveyed, installed → re_aimed, commissioned → confirmed).",
+    )
 
     @property
     def is_managed(self) -> bool:
         return self.managed if self.managed is not None else self.kind is CameraKind.town
+
+    @model_validator(mode="after")
+    def _campaign_of_community_cameras(self) -> Camera:
+        if self.campaign is not None and self.kind is not CameraKind.community:
+            raise ValueError(
+                "campaign (bước vận động loại hình 1) chỉ dành cho camera loại hình 1; xóa dòng này hoặc đặt "
+                "kind: community / campaign (the loại hình 1 campaign's step) is for community cameras only; "
+                "remove it or set kind: community"
+            )
+        return self
 
 
 # --------------------------------------------------------------------------- links and routers
@@ -504,7 +659,7 @@ class Disk(Strict):
 
 
 class Recorder(Strict):
-    """An NVR (đầu thu) at the station."""
+    """An NVR (đầu ghi) at the station."""
 
     id: Id
     vendor: Vendor = Field(description="Maker.")
@@ -569,6 +724,33 @@ class Equipment(Strict):
         return self.quantity * self.unit_cost_vnd
 
 
+# --------------------------------------------------------------------------- routes
+
+
+class RouteKind(StrEnum):
+    """A surveyed route: a street (tuyến đường) or an alley (ngõ)."""
+
+    street = "street"  # tuyến đường
+    alley = "alley"  # ngõ
+
+
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+
+
+class Route(Strict):
+    """A surveyed route the cameras should watch, as a polyline; coverage is measured along it."""
+
+    id: Id
+    name: str = Field(description="Street or alley name as people say it, e.g. 'Đường Lê Lai' or 'Ngõ 12 Lê Lợi'.")
+    kind: RouteKind = Field(description="street (tuyến đường) or alley (ngõ).")
+    priority: int = Field(ge=1, le=5, description="How much watching it matters: 1 (most: market, school) to 5.")
+    sites: list[Id] = Field(min_length=1, description="The khu phố it crosses.")
+    points: list[tuple[Latitude, Longitude]] = Field(
+        min_length=2, description="The polyline, [[lat, lon], ...] in decimal degrees (WGS84), from its start."
+    )
+
+
 # --------------------------------------------------------------------------- files
 
 
@@ -593,6 +775,7 @@ class InventoryFile(Strict):
     officers: list[Officer] = Field(default_factory=list, description="Who asks for, approves or receives footage.")
     profiles: list[StreamProfile] = Field(default_factory=list, description="Stream profiles.")
     firmware: list[FirmwareEntry] = Field(default_factory=list, description="Firmware catalogue.")
+    routes: list[Route] = Field(default_factory=list, description="Surveyed routes (tuyến đường, ngõ) to cover.")
 
 
 #: The list sections of a file, in the order they are validated.
@@ -608,6 +791,7 @@ SECTIONS: tuple[str, ...] = (
     "link_routers",
     "links",
     "cameras",
+    "routes",
 )
 SECTION_MODELS: dict[str, type[Strict]] = {
     "sites": Site,
@@ -621,6 +805,7 @@ SECTION_MODELS: dict[str, type[Strict]] = {
     "link_routers": LinkRouter,
     "links": Link,
     "cameras": Camera,
+    "routes": Route,
 }
 
 
@@ -633,6 +818,11 @@ CAMERA_DRIVERS: dict[Vendor, str] = {
     Vendor.hikvision: "hikvision_isapi",
     Vendor.dahua: "dahua_cgi",
     Vendor.kbvision: "dahua_cgi",  # KBVision cameras are Dahua OEM builds
+    # Consumer brands the town does not administer: read through ONVIF only (shared cameras, managed: true);
+    # `other` makers need `device.driver: onvif` said outright.
+    Vendor.imou: "onvif",
+    Vendor.ezviz: "onvif",
+    Vendor.tplink: "onvif",
 }
 RECORDER_DRIVERS: dict[Vendor, str] = {
     Vendor.hikvision: "hikvision_isapi_nvr",
@@ -648,11 +838,15 @@ def driver_name(entry: Camera | Recorder) -> str:
     """
     if isinstance(entry, Camera):
         if entry.device is None:
-            raise ValueError(f"{entry.id}: no device in the inventory; nothing to drive")
+            raise ValueError(
+                f"{entry.id}: kho chưa có thiết bị, không có gì để điều khiển / no device in the inventory; nothing to drive"
+            )
         name = entry.device.driver or CAMERA_DRIVERS.get(entry.device.vendor)
         vendor = entry.device.vendor
     else:
         name, vendor = RECORDER_DRIVERS.get(entry.vendor), entry.vendor
     if name is None:
-        raise ValueError(f"{entry.id}: camfleet has no driver for {vendor.value} devices")
+        raise ValueError(
+            f"{entry.id}: camfleet chưa có driver cho thiết bị {vendor.value} / camfleet has no driver for {vendor.value} devices"
+        )
     return name

@@ -11,6 +11,13 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 TOWN = ROOT / "inventory" / "ngoc-lac"
 BIN = ROOT / ".venv" / "bin"
+#: What ansible.cfg does not say (it names no town): the reference town's inventory and its demo vault identity.
+#: A command's own -i still wins over ANSIBLE_INVENTORY.
+REFERENCE_ANSIBLE_ENV = {
+    "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+    "ANSIBLE_INVENTORY": str(TOWN / "town.camfleet.yml"),
+    "ANSIBLE_VAULT_IDENTITY_LIST": f"demo@{TOWN / 'vault-password.DEMO-ONLY'}",
+}
 
 os.environ.setdefault("CAMFLEET_CACHE_DIR", tempfile.mkdtemp(prefix="camfleet-test-cache-"))
 os.environ.pop("CAMFLEET_OVERLAY", None)

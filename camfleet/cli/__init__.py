@@ -15,17 +15,18 @@ from pathlib import Path
 
 from camfleet import __version__
 from camfleet.cli.footage import add_parser as add_footage
+from camfleet.cli.maps import add_parser as add_map
+from camfleet.cli.reports import add_parser as add_reports
+from camfleet.cli.sign import add_parser as add_sign
+from camfleet.cli.town import add_parser as add_town
 from camfleet.exporter.commands import add_parser as add_exporter
 from camfleet.inventory import InventoryError, Problem, load
 from camfleet.inventory.catalogue import vulnerable_devices
-from camfleet.inventory.plans import recorder_plans
 from camfleet.inventory.schema import schema_text
 from camfleet.inventory.vault import device_credentials
 from camfleet.jobs import status
 from camfleet.jobs.firmware import DEFAULT_STORE, verify_store
 from camfleet.paths import SCHEMA
-from camfleet.reports import budget, retention
-from camfleet.reports.document import RENDERERS
 from camfleet.sim.commands import add_parser as add_sim
 from camfleet.sim.firmware import fetch_sim
 from camfleet.sim.town import SimError
@@ -42,7 +43,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except InventoryError as exc:
         _print_problems(exc.problems)
         errors = sum(1 for p in exc.problems if p.severity == "error")
-        print(f"{args.folder}: {errors} error(s); nothing was changed", file=sys.stderr)
+        print(
+            f"{args.folder}: {errors} lỗi, không thay đổi gì / {errors} error(s); nothing was changed", file=sys.stderr
+        )
         return 1
     _print_problems(result.warnings)
     fleet = result.fleet
@@ -50,39 +53,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps({"town": fleet.town.id, "valid": True, "warnings": len(result.warnings), **s}, indent=2))
         return 0
+    warned = f"; {len(result.warnings)} cảnh báo / warning(s)" if result.warnings else ""
     print(
-        f"{fleet.town.name} ({fleet.town.id}): valid — {s['cameras']} cameras "
+        f"{fleet.town.name} ({fleet.town.id}): hợp lệ — {s['cameras']} mắt camera "
+        f"({s['town_cameras']} loại hình 2, {s['community_cameras']} loại hình 1) ở {s['sites']} khu phố, "
+        f"{s['recorders']} đầu ghi với {s['disks']} ổ cứng, {s['links']} đường truyền, {s['link_routers']} router, "
+        f"{s['households']} hộ, {s['profiles']} cấu hình luồng, {s['firmware_models']} dòng firmware{warned}"
+    )
+    print(
+        f"  / valid — {s['cameras']} cameras "
         f"({s['town_cameras']} town, {s['community_cameras']} community) in {s['sites']} khu phố, "
         f"{s['recorders']} recorders with {s['disks']} disks, {s['links']} links, {s['link_routers']} link routers, "
         f"{s['households']} households, {s['profiles']} stream profiles, {s['firmware_models']} firmware models"
         + (f"; {len(result.warnings)} warning(s)" if result.warnings else "")
     )
-    return 0
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    try:
-        fleet = load(args.folder).fleet
-    except InventoryError as exc:
-        _print_problems(exc.problems)
-        print(f"{args.folder}: fix the inventory errors above before reporting", file=sys.stderr)
-        return 1
-    if args.report == "budget":
-        rows = budget.budget_rows(fleet)
-        data, document = budget.as_json(fleet, rows), budget.as_document(fleet, rows)
-    else:
-        plans = recorder_plans(fleet)
-        data, document = retention.as_json(fleet, plans), retention.as_document(fleet, plans)
-    text = (
-        json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-        if args.format == "json"
-        else RENDERERS[args.format](document)
-    )
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
     return 0
 
 
@@ -101,7 +85,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     failing = [s for s in health.streams.values() if not s.startswith("ok")] + [
         r for r, up in health.routers.items() if not up
     ]
-    return 1 if failing else 0
+    return 1 if failing or health.refused else 0
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -110,7 +94,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     else:
         Path(args.output).write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}", file=sys.stderr)
+        print(f"đã ghi / wrote {args.output}", file=sys.stderr)
     return 0
 
 
@@ -140,51 +124,67 @@ def cmd_firmware(args: argparse.Namespace) -> int:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+        self.exit(2, f"{self.prog}: sai cách dùng / {message} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="camfleet", description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--version", action="version", version=f"camfleet {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"camfleet {__version__}", help="in phiên bản / print the version"
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("validate", help="check a town folder and print a summary")
-    p.add_argument("folder", help="town inventory folder, e.g. inventory/ngoc-lac")
+    p = sub.add_parser("validate", help="kiểm tra thư mục một địa bàn / check a town folder and print a summary")
+    p.add_argument("folder", help="thư mục dữ liệu địa bàn / town inventory folder, e.g. inventory/ngoc-lac")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("report", help="per-khu-phố budget or per-recorder retention plan")
-    p.add_argument("report", choices=("budget", "retention"))
-    p.add_argument("folder", help="town inventory folder")
-    p.add_argument("--format", choices=("table", "csv", "json", "md", "html"), default="table")
-    p.add_argument("-o", "--output", help="write to this file instead of stdout")
-    p.set_defaults(func=cmd_report)
+    add_reports(sub, _Parser)
 
-    p = sub.add_parser("status", help="the fleet's health now: frames from every camera, recorder channels, links")
-    p.add_argument("folder", help="town inventory folder (CAMFLEET_OVERLAY points it at the simulator)")
+    p = sub.add_parser(
+        "status",
+        help="tình trạng hệ thống lúc này / the fleet's health now: frames from every camera, recorder channels, links",
+    )
+    p.add_argument(
+        "folder", help="thư mục dữ liệu địa bàn / town inventory folder (CAMFLEET_OVERLAY points it at the simulator)"
+    )
     p.add_argument("--format", choices=("table", "json"), default="table")
-    p.add_argument("--timeout", type=float, default=5.0, help="seconds per probe (default 5)")
-    p.add_argument("--vault-password-file", help="vault password file (default: the town's demo file)")
+    p.add_argument("--timeout", type=float, default=5.0, help="số giây mỗi lần dò / seconds per probe (default 5)")
+    p.add_argument(
+        "--vault-password-file", help="tệp mật khẩu kho bí mật / vault password file (default: the town's demo file)"
+    )
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("schema", help="write the inventory files' JSON Schema (for editors)")
-    p.add_argument("-o", "--output", default=str(SCHEMA), help=f"file to write, or - for stdout (default {SCHEMA})")
+    p = sub.add_parser(
+        "schema", help="ghi JSON Schema của dữ liệu / write the inventory files' JSON Schema (for editors)"
+    )
+    p.add_argument(
+        "-o", "--output", default=str(SCHEMA), help=f"tệp sẽ ghi / file to write, or - for stdout (default {SCHEMA})"
+    )
     p.set_defaults(func=cmd_schema)
 
-    p = sub.add_parser("firmware", help="the firmware catalogue: who runs a vulnerable build, the store's files")
+    p = sub.add_parser(
+        "firmware", help="danh mục firmware / the firmware catalogue: who runs a vulnerable build, the store's files"
+    )
     p.add_argument(
         "action",
         choices=("vulnerable", "verify", "fetch-sim"),
-        help="vulnerable: devices whose last-seen build the catalogue marks bad; verify: the SHA-256 of every "
+        help="việc cần làm / vulnerable: devices whose last-seen build the catalogue marks bad; verify: the SHA-256 of every "
         "approved file in the store; fetch-sim: write the simulator's approved files into the store",
     )
-    p.add_argument("folder", help="town inventory folder, e.g. inventory/ngoc-lac")
+    p.add_argument("folder", help="thư mục dữ liệu địa bàn / town inventory folder, e.g. inventory/ngoc-lac")
     p.add_argument(
-        "--store", type=Path, default=Path(DEFAULT_STORE), help=f"firmware store folder (default {DEFAULT_STORE})"
+        "--store",
+        type=Path,
+        default=Path(DEFAULT_STORE),
+        help=f"thư mục lưu firmware / firmware store folder (default {DEFAULT_STORE})",
     )
     p.set_defaults(func=cmd_firmware)
 
     add_footage(sub)
+    add_town(sub)
+    add_sign(sub)
+    add_map(sub)
     add_sim(sub)
     add_exporter(sub)
     return parser

@@ -223,89 +223,144 @@ def cmd_log(args: argparse.Namespace) -> int:
 
 
 def _town_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("folder", help="town inventory folder, e.g. inventory/ngoc-lac (CAMFLEET_OVERLAY: the simulator)")
-    p.add_argument("--vault-password-file", help="vault password file (default: the town's demo file)")
-    p.add_argument("--log", help="custody log file (default <town>/custody/footage.jsonl)")
+    p.add_argument(
+        "folder",
+        help="thư mục dữ liệu địa bàn / town inventory folder, e.g. inventory/ngoc-lac (CAMFLEET_OVERLAY: the simulator)",
+    )
+    p.add_argument(
+        "--vault-password-file", help="tệp mật khẩu kho bí mật / vault password file (default: the town's demo file)"
+    )
+    p.add_argument("--log", help="sổ giao nhận dữ liệu / custody log file (default <town>/custody/footage.jsonl)")
 
 
 def _request_arguments(p: argparse.ArgumentParser) -> None:
     _town_arguments(p)
-    p.add_argument("--case", required=True, help="case number, e.g. VV-2026-0142")
-    p.add_argument("--authority", required=True, help="id of a competent authority of the inventory")
+    p.add_argument("--case", required=True, help="số vụ việc / case number, e.g. VV-2026-0142")
+    p.add_argument(
+        "--authority", required=True, help="cơ quan có thẩm quyền / id of a competent authority of the inventory"
+    )
     p.add_argument("--document", help="the legal document: công văn / quyết định số ..., ngày ...")
-    p.add_argument("--requested-by", help="id of the officer who asks")
-    p.add_argument("--approved-by", help="id of the station officer who approves")
-    p.add_argument("--purpose", help="what the footage is for")
-    p.add_argument("--from", dest="window_from", required=True, help="'YYYY-MM-DD HH:MM', the town's time")
-    p.add_argument("--to", dest="window_to", required=True, help="'YYYY-MM-DD HH:MM', the town's time")
-    p.add_argument("--camera", action="append", help="a camera id (repeat for more)")
+    p.add_argument("--requested-by", help="cán bộ đề nghị / id of the officer who asks")
+    p.add_argument("--approved-by", help="cán bộ công an phê duyệt / id of the station officer who approves")
+    p.add_argument("--purpose", help="mục đích trích xuất / what the footage is for")
+    p.add_argument(
+        "--from",
+        dest="window_from",
+        required=True,
+        help="thời điểm, giờ địa phương / 'YYYY-MM-DD HH:MM', the town's time",
+    )
+    p.add_argument(
+        "--to", dest="window_to", required=True, help="thời điểm, giờ địa phương / 'YYYY-MM-DD HH:MM', the town's time"
+    )
+    p.add_argument("--camera", action="append", help="mã camera (lặp lại nếu nhiều) / a camera id (repeat for more)")
     p.add_argument("--site", action="append", help="every camera of a khu phố (repeat for more)")
-    p.add_argument("--street", action="append", help="every camera on a street (repeat for more)")
-    p.add_argument("--near", help="LAT,LON: the cameras within --radius of this point")
-    p.add_argument("--radius", type=float, help="metres around --near")
-    p.add_argument("--timeout", type=float, default=20.0, help="seconds per recorder request (default 20)")
+    p.add_argument(
+        "--street", action="append", help="mọi camera trên một tuyến đường / every camera on a street (repeat for more)"
+    )
+    p.add_argument("--near", help="các camera quanh một điểm / LAT,LON: the cameras within --radius of this point")
+    p.add_argument("--radius", type=float, help="bán kính (mét) / metres around --near")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=20.0,
+        help="số giây mỗi yêu cầu tới đầu ghi / seconds per recorder request (default 20)",
+    )
 
 
 def add_parser(sub: Any) -> None:
-    footage_parser = sub.add_parser("footage", help="footage for investigations: request, export, verify, import")
+    footage_parser = sub.add_parser(
+        "footage",
+        help="trích xuất dữ liệu hình ảnh phục vụ điều tra / footage for investigations: request, export, verify, import",
+    )
     cmds = footage_parser.add_subparsers(dest="footage_command", required=True, parser_class=type(footage_parser))
 
-    p = cmds.add_parser("request", help="check a request and show what each camera has, and until when")
+    p = cmds.add_parser(
+        "request", help="kiểm tra đề nghị trích xuất / check a request and show what each camera has, and until when"
+    )
     _request_arguments(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=_guarded(cmd_request))
 
-    p = cmds.add_parser("export", help="request, search and export into a signed package (and a zip)")
+    p = cmds.add_parser(
+        "export", help="trích xuất thành gói có chữ ký / request, search and export into a signed package (and a zip)"
+    )
     _request_arguments(p)
-    p.add_argument("-o", "--output", required=True, help="folder to write <case>/ and <case>.zip into (the USB stick)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="thư mục ghi gói (USB) / folder to write <case>/ and <case>.zip into (the USB stick)",
+    )
     p.set_defaults(func=_guarded(cmd_export))
 
-    p = cmds.add_parser("verify", help="check a package offline: hashes, signature, manifest, custody chain")
-    p.add_argument("package", help="the package folder")
-    p.add_argument("--fingerprint", help="the station's published key fingerprint, to pin the key")
+    p = cmds.add_parser(
+        "verify", help="kiểm tra gói dữ liệu / check a package offline: hashes, signature, manifest, custody chain"
+    )
+    p.add_argument("package", help="thư mục gói dữ liệu / the package folder")
+    p.add_argument(
+        "--fingerprint", help="dấu vân tay khóa của công an / the station's published key fingerprint, to pin the key"
+    )
     p.add_argument(
         "--town",
         dest="folder",
-        help="also check that this town's custody log is whole and still holds the entry the package was "
+        help="kiểm tra cả sổ giao nhận của địa bàn / also check that this town's custody log is whole and still holds the entry the package was "
         "sealed after, and log the verification there",
     )
-    p.add_argument("--by", help="id of who verifies (with --town)")
-    p.add_argument("--log", help="custody log file (with --town)")
+    p.add_argument("--by", help="người kiểm tra / id of who verifies (with --town)")
+    p.add_argument("--log", help="sổ giao nhận dữ liệu / custody log file (with --town)")
     p.set_defaults(func=_guarded(cmd_verify), vault_password_file=None)
 
-    p = cmds.add_parser("import", help="add a household's exported files to a case's package")
+    p = cmds.add_parser(
+        "import", help="thêm tệp do hộ gia đình cung cấp / add a household's exported files to a case's package"
+    )
     _town_arguments(p)
-    p.add_argument("package", help="the case's package folder")
+    p.add_argument("package", help="thư mục gói của vụ việc / the case's package folder")
     p.add_argument("--household", required=True, help="household id (loại hình 1 owner)")
-    p.add_argument("--received-by", required=True, help="id of the officer who received the files")
-    p.add_argument("--received-on", help="date received, YYYY-MM-DD (default today)")
-    p.add_argument("--camera", help="the household's camera the files are from (default: its only one)")
-    p.add_argument("--file", action="append", required=True, help="a file the household handed over (repeat)")
+    p.add_argument("--received-by", required=True, help="cán bộ nhận tệp / id of the officer who received the files")
+    p.add_argument("--received-on", help="ngày nhận / date received, YYYY-MM-DD (default today)")
+    p.add_argument(
+        "--camera", help="camera của hộ gia đình / the household's camera the files are from (default: its only one)"
+    )
+    p.add_argument(
+        "--file",
+        action="append",
+        required=True,
+        help="tệp hộ gia đình bàn giao / a file the household handed over (repeat)",
+    )
     p.set_defaults(func=_guarded(cmd_import))
 
-    p = cmds.add_parser("key", help="print the station's public signing key (or --new: make a key for the vault)")
-    p.add_argument("folder", nargs="?", help="town inventory folder")
-    p.add_argument("--vault-password-file", help="vault password file (default: the town's demo file)")
-    p.add_argument("--new", action="store_true", help="generate a new key for the vault")
+    p = cmds.add_parser(
+        "key", help="in khóa ký công khai / print the station's public signing key (or --new: make a key for the vault)"
+    )
+    p.add_argument("folder", nargs="?", help="thư mục dữ liệu địa bàn / town inventory folder")
+    p.add_argument(
+        "--vault-password-file", help="tệp mật khẩu kho bí mật / vault password file (default: the town's demo file)"
+    )
+    p.add_argument("--new", action="store_true", help="tạo khóa mới cho kho bí mật / generate a new key for the vault")
     p.set_defaults(func=_guarded(cmd_key))
 
-    p = cmds.add_parser("handover", help="log the handover of a checked package to the authority's officer")
+    p = cmds.add_parser(
+        "handover",
+        help="ghi sổ bàn giao gói dữ liệu / log the handover of a checked package to the authority's officer",
+    )
     _town_arguments(p)
-    p.add_argument("package", help="the package folder")
-    p.add_argument("--by", required=True, help="id of the station officer who hands it over")
-    p.add_argument("--to", required=True, help="id of the authority's officer who receives it")
+    p.add_argument("package", help="thư mục gói dữ liệu / the package folder")
+    p.add_argument("--by", required=True, help="cán bộ bàn giao / id of the station officer who hands it over")
+    p.add_argument("--to", required=True, help="cán bộ tiếp nhận / id of the authority's officer who receives it")
     p.set_defaults(func=_guarded(cmd_handover))
 
-    p = cmds.add_parser("delete", help="delete a package (logged: who, why)")
+    p = cmds.add_parser("delete", help="xóa gói dữ liệu (có ghi sổ) / delete a package (logged: who, why)")
     _town_arguments(p)
-    p.add_argument("package", help="the package folder")
-    p.add_argument("--by", required=True, help="id of who deletes it")
+    p.add_argument("package", help="thư mục gói dữ liệu / the package folder")
+    p.add_argument("--by", required=True, help="người xóa / id of who deletes it")
     p.add_argument("--reason", required=True, help="why (e.g. 'handed over, copy destroyed per decision 45/QĐ')")
     p.set_defaults(func=_guarded(cmd_delete))
 
-    p = cmds.add_parser("log", help="check the town's custody log chain (--case: print one case's entries)")
+    p = cmds.add_parser(
+        "log", help="kiểm tra sổ giao nhận / check the town's custody log chain (--case: print one case's entries)"
+    )
     _town_arguments(p)
-    p.add_argument("--case", help="print this case's entries")
+    p.add_argument("--case", help="in các dòng của vụ việc này / print this case's entries")
     p.set_defaults(func=_guarded(cmd_log))
 
 

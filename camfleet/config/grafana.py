@@ -9,9 +9,10 @@ Dashboards (uid ``camfleet-*``, datasource uid ``camfleet-prometheus`` from the 
 file ``templates/grafana/provisioning/datasources/camfleet.yml.j2``):
 
 - fleet overview: a geomap of cameras coloured by health (1 streams, 0 down, -1 not deployed
-  yet), headline numbers, a per-khu-phố table;
+  yet), headline numbers, a per-khu-phố table, and "dark now": each camera without frames, since
+  when, its street, khu phố and link router state;
 - recorders: free space, days until full at the present fill rate, retention forecast against
-  the town's target, disk health, channels recording;
+  the town's target, disk health, channels recording, and "dark now" for the channels;
 - availability: each camera's stream availability over 30 days, per khu phố over time;
 - rollout: cameras by status per khu phố.
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -50,28 +52,93 @@ from grafana_foundation_sdk.models.dashboard import (
 )
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
+from camfleet.inventory import InventoryError, load
+from camfleet.inventory.glossary import Term, town_words
 from camfleet.paths import TEMPLATES
 
 DASHBOARDS_DIR = TEMPLATES / "grafana" / "dashboards"
+#: The whole town's words on dashboards made for no town in particular (the committed JSON): "địa bàn" (the area)
+#: fits a xã, a phường and a thị trấn alike. ``--town FOLDER`` renders them with the town's own word ("Toàn xã").
+ANY_TOWN = Term("Toàn địa bàn", "Whole town")
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="camfleet-prometheus")
 SITE = 'site=~"$site"'
-#: Per camera, 1 streams / 0 down; cameras the inventory has but the exporter does not probe yet: -1.
-CAMERA_HEALTH = (
+#: The ``town`` variable: on a central store (VictoriaMetrics, Mimir, Thanos) every series carries the ``town`` its
+#: station's Prometheus put in its external labels; on the station itself there is none, and "All" (``.*``) matches
+#: the empty label. Every selector of every query gets it (:func:`by_town`).
+TOWN = 'town=~"$town"'
+_SELECTOR = re.compile(r'(?<![\w:"$])((?:camfleet[_:]|ALERTS\b)[\w:]*)(\{[^{}]*\})?(?!\s*\()')
+
+
+def by_town(expr: str) -> str:
+    """``expr`` with ``town=~"$town"`` in the selector of every camfleet series (and ``ALERTS``)."""
+
+    def add(match: re.Match[str]) -> str:
+        name, braces = match.group(1), match.group(2)
+        if not braces or braces == "{}":
+            return f"{name}{{{TOWN}}}"
+        inside = braces[1:-1].rstrip().rstrip(",")
+        return f"{name}{{{inside}, {TOWN}}}"
+
+    return _SELECTOR.sub(add, expr)
+
+
+#: Per camera, 1 streams / 0 down; an owner's camera shared with the station over ONVIF that streams: 2
+#: ("shared", not "not deployed"); cameras the inventory has but the exporter does not probe yet: -1.
+_STREAMS = (
     'max by (camera) (label_replace(camfleet_probe_success{module="stream", '
     + SITE
     + '}, "camera", "$1", "instance", "(.*)"))'
-    " or on (camera) (max by (camera) (camfleet_camera_info{" + SITE + "}) * -1)"
+)
+CAMERA_HEALTH = (
+    "(" + _STREAMS + " * 2 and on (camera) camfleet_camera_shared == 1)"
+    " or " + _STREAMS + " or on (camera) (max by (camera) (camfleet_camera_info{" + SITE + "}) * -1)"
 )
 DAYS_UNTIL_FULL = (
     'camfleet:recorder_free_bytes:sum{instance=~"$recorder"}'
     ' / clamp_min(-deriv(camfleet:recorder_free_bytes:sum{instance=~"$recorder"}[6h]), 1e-9) / 86400'
 )
 
+#: "Dark now": seconds since a camera last sent frames (a channel last recorded), over the last 7 days, from the
+#: recording rules ``camfleet:*_timestamp_seconds`` (templates/prometheus/alerts.yml.j2); one never good in that
+#: window counts from its first sample (at least that long). Healthy ones are a scrape interval old; the panels
+#: hide them with a filter (:data:`DARK_AFTER_S`), so the query always returns a row per camera.
+DARK_WINDOW = "7d"
+DARK_AFTER_S = 90
+STREAM = 'camfleet_probe_success{module="stream", ' + SITE + "}"
+CAMERA_DARK_FOR = (
+    "max by (instance, street, site, link_router) ("
+    f"time() - max_over_time(camfleet:stream_up_timestamp_seconds{{{SITE}}}[{DARK_WINDOW}])"
+    f" or time() - min_over_time(camfleet:stream_seen_timestamp_seconds{{{SITE}}}[{DARK_WINDOW}]))"
+)
+#: Per camera, its household link router's state now (1 up, 0 down); same labels as CAMERA_DARK_FOR.
+CAMERA_LINK_UP = (
+    f"max by (instance, street, site, link_router) ({STREAM} * 0"
+    ' + on (link_router) group_left () max by (link_router) (camfleet_probe_success{module="link"}))'
+)
+RECORDER = 'instance=~"$recorder"'
+CHANNEL = "camfleet_recorder_channel_recording{" + RECORDER + "}"
+#: The camera's street and khu phố, from its stream series, for a recorder channel's row.
+_CAMERA_PLACE = (
+    " * on (camera) group_left (street, site) (max by (camera, street, site) (label_replace("
+    'camfleet_probe_success{module="stream"}, "camera", "$1", "instance", "(.*)")) * 0 + 1)'
+)
+CHANNEL_DARK_FOR = (
+    "max by (instance, channel, camera, link_router, street, site) (("
+    f"time() - max_over_time(camfleet:recorder_channel_recording_timestamp_seconds{{{RECORDER}}}[{DARK_WINDOW}])"
+    f" or time() - min_over_time(camfleet:recorder_channel_seen_timestamp_seconds{{{RECORDER}}}[{DARK_WINDOW}]))"
+    f"{_CAMERA_PLACE})"
+)
+CHANNEL_LINK_UP = (
+    f"max by (instance, channel, camera, link_router, street, site) (({CHANNEL} * 0"
+    ' + on (link_router) group_left () max by (link_router) (camfleet_probe_success{module="link"}))'
+    f"{_CAMERA_PLACE})"
+)
+
 Panel = Any  # the SDK's panel builders share no base class with the fluent methods
 
 
 def query(expr: str, legend: str = "", ref: str = "A", *, instant: bool = False, as_table: bool = False) -> Dataquery:
-    q = Dataquery().expr(expr).ref_id(ref).datasource(DATASOURCE)
+    q = Dataquery().expr(by_town(expr)).ref_id(ref).datasource(DATASOURCE)
     if legend:
         q = q.legend_format(legend)
     if instant:
@@ -95,7 +162,21 @@ def site_variable() -> QueryVariable:
         QueryVariable("site")
         .label("Khu phố")
         .datasource(DATASOURCE)
-        .query("label_values(camfleet_camera_info, site)")
+        .query(f"label_values({by_town('camfleet_camera_info')}, site)")
+        .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .multi(True)
+        .include_all(True)
+        .all_value(".*")
+    )
+
+
+def town_variable() -> QueryVariable:
+    """The town, from the external label every station's Prometheus sends the central store (docs/scaling.md)."""
+    return (
+        QueryVariable("town")
+        .label("Địa bàn / Town")
+        .datasource(DATASOURCE)
+        .query("label_values(camfleet_probe_success, town)")
         .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
         .multi(True)
         .include_all(True)
@@ -106,9 +187,9 @@ def site_variable() -> QueryVariable:
 def recorder_variable() -> QueryVariable:
     return (
         QueryVariable("recorder")
-        .label("Đầu thu / Recorder")
+        .label("Đầu ghi / Recorder")
         .datasource(DATASOURCE)
-        .query("label_values(camfleet_recorder_retention_target_days, instance)")
+        .query(f"label_values({by_town('camfleet_recorder_retention_target_days')}, instance)")
         .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
         .multi(True)
         .include_all(True)
@@ -125,11 +206,12 @@ def base(uid: str, title: str, description: str, time_from: str) -> Dashboard:
         .timezone("browser")
         .refresh("1m")
         .time(time_from, "now")
+        .with_variable(town_variable())
     )
 
 
 def camera_map() -> Panel:
-    health = thresholds((None, "#8e8e8e"), (0, "red"), (1, "green"))
+    health = thresholds((None, "#8e8e8e"), (0, "red"), (1, "green"), (2, "blue"))
     markers = (
         cb.MapLayerOptions()
         .type("markers")
@@ -151,7 +233,9 @@ def camera_map() -> Panel:
         geomap.Panel()
         .title("Camera · sức khỏe / health")
         .description(
-            "Green: streams; red: no video; grey: in the inventory, not deployed yet. Click for the camera id."
+            "Xanh lá: có hình; đỏ: mất hình; xanh dương: camera của chủ nhà chia sẻ hình với trạm (ONVIF); xám: chưa"
+            " triển khai. / Green: streams; red: no video; blue: an owner's camera shared with the station (ONVIF);"
+            " grey: in the inventory, not deployed yet. Click for the camera id."
         )
         .grid_pos(_pos(0, 0, 14, 14))
         .with_target(
@@ -190,7 +274,55 @@ def stat_panel(title: str, expr: str, pos: Any, unit: str = "none", steps: Thres
     return panel.thresholds(steps) if steps is not None else panel
 
 
-def fleet_overview() -> Dashboard:
+def dark_now_table(title: str, description: str, pos: Any, dark: str, link: str, columns: dict[str, str]) -> Panel:
+    """A table of what is dark now: one row per series dark for more than :data:`DARK_AFTER_S`, longest first."""
+    return (
+        table.Panel()
+        .title(title)
+        .description(description)
+        .grid_pos(pos)
+        .with_target(query(dark, ref="DARK", instant=True, as_table=True))
+        .with_target(query(link, ref="LINK", instant=True, as_table=True))
+        .with_transformation(merge())
+        .with_transformation(
+            DataTransformerConfig(
+                id_val="filterByValue",
+                options={
+                    "type": "include",
+                    "match": "all",
+                    "filters": [
+                        {
+                            "fieldName": "Value #DARK",
+                            "config": {"id": "greater", "options": {"value": DARK_AFTER_S}},
+                        }
+                    ],
+                },
+            )
+        )
+        .with_transformation(
+            DataTransformerConfig(id_val="sortBy", options={"sort": [{"field": "Value #DARK", "desc": True}]})
+        )
+        .with_transformation(
+            DataTransformerConfig(
+                id_val="organize",
+                options={
+                    "excludeByName": {"Time": True},
+                    "renameByName": {
+                        **columns,
+                        "street": "Đường / Street",
+                        "site": "Khu phố",
+                        "link_router": "Router",
+                        "Value #DARK": "Mất từ / Dark for",
+                        "Value #LINK": "Router (1 có / up, 0 mất / down)",
+                    },
+                },
+            )
+        )
+        .override_by_name("Mất từ / Dark for", [DynamicConfigValue(id_val="unit", value="s")])
+    )
+
+
+def fleet_overview(whole: Term = ANY_TOWN) -> Dashboard:
     site_table = (
         table.Panel()
         .title("Theo khu phố / Per khu phố")
@@ -253,7 +385,7 @@ def fleet_overview() -> Dashboard:
     return (
         base(
             "camfleet-fleet",
-            "camfleet · Toàn thị trấn / Fleet overview",
+            f"camfleet · {whole.vi} / Fleet overview",
             "Which camera sends no picture, now.",
             "now-6h",
         )
@@ -298,6 +430,17 @@ def fleet_overview() -> Dashboard:
             .with_target(query('sum by (site) (camfleet_probe_success{module="stream", ' + SITE + "})", "{{site}}"))
         )
         .with_panel(site_table)
+        .with_panel(
+            dark_now_table(
+                "Camera mất hình lúc này / Cameras dark now",
+                "Each camera without frames now, for how long (time() - its last good probe, up to 7 days), where,"
+                " and whether its household link router answers.",
+                _pos(0, 24, 24, 10),
+                CAMERA_DARK_FOR,
+                CAMERA_LINK_UP,
+                {"instance": "Camera"},
+            )
+        )
     )
 
 
@@ -305,7 +448,7 @@ def recorders() -> Dashboard:
     return (
         base(
             "camfleet-recorders",
-            "camfleet · Đầu thu / Recorders: storage and retention",
+            "camfleet · Đầu ghi / Recorders: storage and retention",
             "Will the disks hold the town's retention target? Free space, fill rate, forecast, disk health.",
             "now-7d",
         )
@@ -400,10 +543,21 @@ def recorders() -> Dashboard:
                 )
             )
         )
+        .with_panel(
+            dark_now_table(
+                "Kênh không ghi lúc này / Channels not recording now",
+                "Each recorder channel not recording now, for how long (up to 7 days), its camera's street and"
+                " khu phố, and whether that camera's link router answers.",
+                _pos(0, 21, 24, 10),
+                CHANNEL_DARK_FOR,
+                CHANNEL_LINK_UP,
+                {"instance": "Đầu ghi / Recorder", "channel": "Kênh / Channel", "camera": "Camera"},
+            )
+        )
     )
 
 
-def availability() -> Dashboard:
+def availability(whole: Term = ANY_TOWN) -> Dashboard:
     window = 'avg_over_time(camfleet_probe_success{module="stream", ' + SITE + "}[30d])"
     return (
         base(
@@ -415,7 +569,7 @@ def availability() -> Dashboard:
         .with_variable(site_variable())
         .with_panel(
             stat_panel(
-                "Toàn thị trấn / Whole town",
+                f"{whole.vi} / {whole.en}",
                 "avg(" + window + ")",
                 _pos(0, 0, 6, 6),
                 "percentunit",
@@ -494,10 +648,42 @@ def rollout() -> Dashboard:
             .grid_pos(_pos(0, 12, 24, 8))
             .with_target(query("count by (status) (camfleet_camera_info{" + SITE + "})", "{{status}}"))
         )
+        .with_panel(
+            stat_panel(
+                "Độ phủ tuyến đường lúc này / Route coverage now",
+                "sum(camfleet_route_covered_meters) / sum(camfleet_route_length_meters)",
+                _pos(0, 20, 6, 10),
+                "percentunit",
+                thresholds((None, "red"), (0.3, "orange"), (0.6, "green")),
+            ).description(
+                "Share of all surveyed routes' length inside the view of a camera that is up now (the exporter's "
+                "coverage module; cameras it does not stream-probe count by inventory status)."
+            )
+        )
+        .with_panel(
+            bargauge.Panel()
+            .title("Độ phủ theo tuyến, ưu tiên cao trước / Coverage per route, highest priority first")
+            .description(
+                "Where the next camera should go: the least-covered routes of priority 1. The stretches themselves: "
+                "camfleet report coverage <town>."
+            )
+            .unit("percentunit")
+            .min(0)
+            .max(1)
+            .grid_pos(_pos(6, 20, 18, 10))
+            .thresholds(thresholds((None, "red"), (0.3, "orange"), (0.6, "green")))
+            .with_target(
+                query(
+                    "sort(camfleet_route_coverage_ratio{" + SITE + "})",
+                    "{{priority}} · {{route}}",
+                    instant=True,
+                )
+            )
+        )
     )
 
 
-BUILDERS: dict[str, Callable[[], Dashboard]] = {
+BUILDERS: dict[str, Callable[..., Dashboard]] = {
     "fleet-overview": fleet_overview,
     "recorders": recorders,
     "availability": availability,
@@ -505,19 +691,29 @@ BUILDERS: dict[str, Callable[[], Dashboard]] = {
 }
 
 
-def render(builder: Callable[[], Dashboard]) -> str:
+#: The builders that name the whole town (their ``whole`` words).
+TOWN_WORDED = (fleet_overview, availability)
+
+
+def render(builder: Callable[..., Dashboard], whole: Term = ANY_TOWN) -> str:
+    board = builder(whole) if builder in TOWN_WORDED else builder()
     return (
-        json.dumps(json.loads(JSONEncoder().encode(builder().build())), indent=2, sort_keys=True, ensure_ascii=False)
-        + "\n"
+        json.dumps(json.loads(JSONEncoder().encode(board.build())), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     )
 
 
-def write_all(folder: Path = DASHBOARDS_DIR) -> list[Path]:
+def town_whole(kind: str) -> Term:
+    """The whole town's words for a town of this kind ("Toàn xã" / "Whole commune")."""
+    words = town_words(kind)
+    return Term(words.whole.vi, words.whole.en[:1].upper() + words.whole.en[1:])
+
+
+def write_all(folder: Path = DASHBOARDS_DIR, whole: Term = ANY_TOWN) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, builder in BUILDERS.items():
         path = folder / f"{name}.json"
-        path.write_text(render(builder), encoding="utf-8")
+        path.write_text(render(builder, whole), encoding="utf-8")
         written.append(path)
     return written
 
@@ -548,13 +744,25 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m camfleet.config.grafana", description=__doc__.splitlines()[0])
     p.add_argument("--check", action="store_true", help="do not write; exit 1 if the JSON files are stale")
     p.add_argument("--out", type=Path, default=DASHBOARDS_DIR)
+    p.add_argument("--town", type=Path, help="render for this town inventory folder, in its words (e.g. 'Toàn xã')")
     args = p.parse_args(argv)
     if args.check:
         bad = stale(args.out)
         for name in bad:
             print(f"{args.out / name}: stale; run .venv/bin/python -m camfleet.config.grafana", file=sys.stderr)
         return 1 if bad else 0
-    for path in write_all(args.out):
+    whole = ANY_TOWN
+    if args.town is not None:
+        try:
+            whole = town_whole(load(args.town).fleet.town.kind)
+        except InventoryError as err:
+            print(
+                f"{args.town}: dữ liệu địa bàn có {len(err.problems)} lỗi / the town inventory has "
+                f"{len(err.problems)} problem(s); run camfleet validate {args.town}",
+                file=sys.stderr,
+            )
+            return 1
+    for path in write_all(args.out, whole):
         print(path)
     return 0
 

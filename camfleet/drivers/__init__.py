@@ -21,6 +21,7 @@ from camfleet.model import Camera, Recorder, driver_name
 if TYPE_CHECKING:
     from camfleet.drivers.base import Driver
     from camfleet.drivers.routeros.driver import RouterOsDriver
+    from camfleet.drivers.routeros.hostkeys import Mode as HostKeyMode
 
 #: Driver name -> "module:Class". Imported on first use, deliberately: the CLI's inventory commands
 #: and the exporter's start need none of httpx, netmiko or the crypto the drivers pull in.
@@ -29,6 +30,7 @@ DRIVER_CLASSES: dict[str, str] = {
     "hikvision_isapi_nvr": "camfleet.drivers.hikvision:HikvisionNvr",
     "dahua_cgi_nvr": "camfleet.drivers.dahua:DahuaNvr",
     "dahua_cgi": "camfleet.drivers.dahua:DahuaCamera",
+    "onvif": "camfleet.drivers.onvif:OnvifCamera",
 }
 
 
@@ -50,7 +52,8 @@ def preload() -> None:
     one-device task; see the collection's ``plugin_utils/inprocess.py``).
     """
     for name in DRIVER_CLASSES:
-        driver_class(name)
+        if name != "onvif":  # zeep, lxml and aiohttp (≈0.35 s): only a shared camera's task pays for them
+            driver_class(name)
     for module in ("httpcore", "camfleet.drivers.routeros", "netmiko"):  # httpx imports httpcore on its first client
         importlib.import_module(module)
 
@@ -84,9 +87,23 @@ def open_driver(fleet: Fleet, device_id: str, username: str, password: str, *, t
     return driver
 
 
-def open_router(fleet: Fleet, router_id: str, username: str, password: str, *, timeout: float = 10.0) -> RouterOsDriver:
-    """The RouterOS driver for a link router of ``fleet`` (nothing is sent before the first command)."""
+def open_router(
+    fleet: Fleet,
+    router_id: str,
+    username: str,
+    password: str,
+    *,
+    timeout: float = 10.0,
+    host_keys: HostKeyMode | None = None,
+) -> RouterOsDriver:
+    """The RouterOS driver for a link router of ``fleet`` (nothing is sent before the first command).
+
+    Its SSH host key is checked against the town's pinned keys (:mod:`camfleet.drivers.routeros.hostkeys`):
+    ``host_keys`` says whether an unknown one is pinned at first contact or a changed one accepted
+    (default: only check).
+    """
     from camfleet.drivers.routeros.driver import RouterOsDriver  # netmiko, imported on first use (see DRIVER_CLASSES)
+    from camfleet.drivers.routeros.hostkeys import Mode, Pin  # with the driver it serves
 
     router = fleet.link_routers.get(router_id)
     if router is None:
@@ -100,6 +117,7 @@ def open_router(fleet: Fleet, router_id: str, username: str, password: str, *, t
         port=where.ssh_port or 22,
         username=username,
         password=password,
+        host_key=Pin.for_fleet(fleet, router_id, host_keys or Mode.CHECK),
         conn_timeout=timeout,
     )
 
@@ -120,6 +138,28 @@ def live_url(vendor: str, host: str, rtsp_port: int = 554, *, sub: bool = False)
     paths = STREAM_PATHS.get(str(vendor), DEFAULT_STREAM_PATHS)
     host_part = f"[{host}]" if ":" in host else host
     return f"rtsp://{host_part}:{rtsp_port}{paths[1 if sub else 0]}"
+
+
+#: What a shared camera (the ``onvif`` driver) answers to anything that would change it.
+NOT_MANAGED = "không quản lý cấu hình / configuration not managed (ONVIF, shared camera)"
+
+
+def speaks_onvif_only(entry: Camera | Recorder) -> bool:
+    """Whether camfleet reads the device through ONVIF alone (a shared consumer camera): its stream URL
+    comes from the camera (:func:`onvif_stream_url`), not from a vendor's fixed paths."""
+    return isinstance(entry, Camera) and has_driver(entry) and driver_name(entry) == "onvif"
+
+
+def onvif_stream_url(
+    fleet: Fleet, camera_id: str, username: str, password: str, *, sub: bool = False, timeout: float = 5.0
+) -> str:
+    """The live RTSP URL of an ONVIF camera of ``fleet``: the path and query its ``GetStreamUri`` gives,
+    at the camera's endpoint (the address it names for itself is never used). Driver errors as raised."""
+    with open_driver(fleet, camera_id, username, password, timeout=timeout) as driver:
+        path = driver.stream_path(sub=sub)  # type: ignore[attr-defined]  # OnvifCamera (speaks_onvif_only)
+    where = fleet.endpoint(camera_id)
+    host_part = f"[{where.host}]" if ":" in where.host else where.host
+    return f"rtsp://{host_part}:{where.rtsp_port or 554}{path}"
 
 
 def stream_url(fleet: Fleet, camera_id: str, *, sub: bool = False) -> str:

@@ -137,6 +137,18 @@ class ChannelState:
 
 
 @dataclass(frozen=True)
+class ChannelIdentity:
+    """Which device a recorder channel really pulls, as the recorder learnt it from that device when it
+    connected (serial, MAC, model); None where the recorder does not say."""
+
+    number: int
+    serial: str | None = None
+    mac: str | None = None
+    model: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True)
 class Disk:
     """A recorder's storage: a local disk or a network volume; bytes, ``status`` as the device words it
     (ok, error, unformatted, ...), ``kind`` (``sata``, ``sd``, ``nas``, ...) and for a network volume its
@@ -416,6 +428,10 @@ class RecorderDriver(Driver):
     @abc.abstractmethod
     def channel_status(self) -> dict[int, ChannelState]: ...
 
+    def channel_identities(self) -> dict[int, ChannelIdentity]:
+        """Channel → the device it records, as the recorder reports it; {} where it does not say."""
+        return {}
+
     @abc.abstractmethod
     def recording_schedule(self, n: int) -> str:
         """continuous, event or none."""
@@ -428,6 +444,15 @@ class RecorderDriver(Driver):
 
     @abc.abstractmethod
     def format_disk(self, slot: int) -> None: ...
+
+    def overwrite(self) -> bool | None:
+        """Whether full disks overwrite the oldest footage (off: recording stops when they fill);
+        None where this driver cannot read it."""
+        return None
+
+    def set_overwrite(self, on: bool) -> None:
+        """Switch overwrite of the oldest footage on or off; Unsupported where the driver cannot."""
+        raise Unsupported(self.device_id, "this driver cannot switch the recorder's overwrite")
 
     @abc.abstractmethod
     def search_recordings(self, channel: int) -> RecordingRange: ...

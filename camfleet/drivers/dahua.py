@@ -46,6 +46,7 @@ from urllib.parse import quote
 from camfleet.drivers import dahua_init
 from camfleet.drivers.base import (
     Channel,
+    ChannelIdentity,
     ChannelState,
     ConfigurableCamera,
     DeviceClock,
@@ -77,10 +78,19 @@ from camfleet.drivers.errors import (
     LockedOut,
     MalformedReply,
     NotActivated,
+    ReplyTooLarge,
     Unreachable,
     Unsupported,
 )
-from camfleet.drivers.http import body_chunks
+from camfleet.drivers.http import (
+    BACKUP_DEADLINE_S,
+    DEADLINE_FACTOR,
+    DOCUMENT_MAX,
+    SNAPSHOT_MAX,
+    STATUS_MAX,
+    MiB,
+    body_chunks,
+)
 
 #: Dahua's ``NTP.TimeZone`` table: index -> minutes east of UTC [M] (12 = GMT+07:00).
 ZONES: tuple[int, ...] = (
@@ -142,6 +152,8 @@ class DahuaDevice(Driver):
     device_type: ClassVar[str] = "IPC"
     flash_timeout_s: ClassVar[float] = 600.0
     progress_poll_s: ClassVar[float] = 0.25
+    #: ``facts()`` makes four calls: all of them together finish within this many timeouts.
+    facts_timeouts: ClassVar[float] = 3.0
     _rpc_id: int = 0
 
     # ----------------------------------------------------------------- plumbing
@@ -156,14 +168,25 @@ class DahuaDevice(Driver):
         files: Mapping[str, Any] | None = None,
         timeout: float | None = None,
         auth: bool = True,
+        max_bytes: int = DOCUMENT_MAX,
+        deadline: float | None = None,
     ) -> str:
-        """Call ``/cgi-bin/<cgi>.cgi?action=<action>&<params>``; error replies raise."""
+        """Call ``/cgi-bin/<cgi>.cgi?action=<action>&<params>``; error replies raise. ``max_bytes`` and
+        ``deadline`` bound the reply (:meth:`DeviceSession.request`: text documents by default)."""
         query = "&".join(
             [f"action={quote(action, safe='')}"]
             + [f"{_checked_key(k)}={quote(_fmt(v), safe=':')}" for k, v in (params or {}).items()]
         )
         what = f"{cgi}.cgi?action={action}"
-        resp = self.session.request(method, f"/cgi-bin/{cgi}.cgi?{query}", files=files, timeout=timeout, auth=auth)
+        resp = self.session.request(
+            method,
+            f"/cgi-bin/{cgi}.cgi?{query}",
+            files=files,
+            timeout=timeout,
+            auth=auth,
+            max_bytes=max_bytes,
+            deadline=deadline,
+        )
         body = resp.content.decode("utf-8", "replace")
         reason = _error_reason(body)
         if resp.status_code == 401:
@@ -245,14 +268,16 @@ class DahuaDevice(Driver):
     def facts(self) -> Facts:
         """Who the device is. Only ``getSystemInfo`` must answer; the version, the name and the MAC
         address (``Network``: refused to a login without the right, or not offered by some firmware)
-        each read as None when their call fails. A refused password still raises."""
-        try:
-            info = self.ask("magicBox", "getSystemInfo")
-        except NotActivated:
-            return Facts(vendor=self.vendor, activated=False)
-        version = self._fact(lambda: self.ask("magicBox", "getSoftwareVersion").get("version")) or ""
-        name = self._fact(lambda: self.ask("magicBox", "getMachineName").get("name"))
-        mac = self._fact(self._mac)
+        each read as None when their call fails. A refused password, an oversized reply or a blown
+        deadline still raises: the four calls together get :attr:`facts_timeouts` × the timeout."""
+        with self.session.budget(self.facts_timeouts * self.timeout, "facts()"):
+            try:
+                info = self.ask("magicBox", "getSystemInfo")
+            except NotActivated:
+                return Facts(vendor=self.vendor, activated=False)
+            version = self._fact(lambda: self.ask("magicBox", "getSoftwareVersion").get("version")) or ""
+            name = self._fact(lambda: self.ask("magicBox", "getMachineName").get("name"))
+            mac = self._fact(self._mac)
         firmware, build_date = _firmware(version)
         return Facts(
             vendor=self.vendor,
@@ -267,10 +292,11 @@ class DahuaDevice(Driver):
         )
 
     def _fact(self, read: Callable[[], str | None]) -> str | None:
-        """One fact, or None where its call is refused, missing or malformed (never a login failure)."""
+        """One fact, or None where its call is refused, missing or malformed (never a login failure, nor a
+        device flooding us: that is no missing fact)."""
         try:
             return read()
-        except AuthError:
+        except (AuthError, ReplyTooLarge):
             raise
         except (DeviceError, MalformedReply):
             return None
@@ -318,6 +344,8 @@ class DahuaDevice(Driver):
     def activation_status(self) -> bool:
         try:
             return self.init_state() != dahua_init.FACTORY_FRESH
+        except ReplyTooLarge:
+            raise
         except (Unsupported, MalformedReply):  # firmware before the initialisation wizard (about 2017)
             resp = self.session.request("GET", "/cgi-bin/magicBox.cgi?action=getDeviceType", auth=False)
             reason = (_error_reason(resp.content.decode("utf-8", "replace")) or "").lower()
@@ -431,7 +459,7 @@ class DahuaDevice(Driver):
         return self._jpeg(1)
 
     def _jpeg(self, channel: int) -> bytes:
-        resp = self.session.request("GET", f"/cgi-bin/snapshot.cgi?channel={channel}")
+        resp = self.session.request("GET", f"/cgi-bin/snapshot.cgi?channel={channel}", max_bytes=SNAPSHOT_MAX)
         if resp.status_code != 200:
             body = resp.content.decode("utf-8", "replace")
             if resp.status_code == 401:
@@ -442,7 +470,7 @@ class DahuaDevice(Driver):
         return resp.content
 
     def firmware_status(self) -> UpgradeStatus:
-        state = self.ask("upgrader", "getState")
+        state = self.kv(self.cgi("upgrader", "getState", max_bytes=STATUS_MAX), "upgrader.cgi?action=getState")
         words = {"idle": "idle", "upgrading": "upgrading", "preparing": "upgrading", "downloading": "upgrading"}
         words |= {"succeeded": "succeeded", "failed": "failed"}
         return UpgradeStatus(words.get(state.get("state", "").lower(), "unknown"), _int(state.get("progress")))
@@ -482,14 +510,15 @@ class DahuaDevice(Driver):
         another). Not Dahua's encrypted backup file: that needs the RPC2 API.
         """
         parts = []
-        for name in EXPORT_NAMES:
-            try:
-                part = self.cgi("configManager", "getConfig", {"name": name})
-            except (Unsupported, DeviceError) as err:
-                if isinstance(err, Unsupported) or err.http_status == 400:
-                    continue
-                raise
-            parts.append(self._whole_table(part, name))
+        with self.session.budget(max(BACKUP_DEADLINE_S, DEADLINE_FACTOR * self.timeout), "config export"):
+            for name in EXPORT_NAMES:
+                try:
+                    part = self.cgi("configManager", "getConfig", {"name": name})
+                except (Unsupported, DeviceError) as err:
+                    if isinstance(err, Unsupported) or err.http_status == 400:
+                        continue
+                    raise
+                parts.append(self._whole_table(part, name))
         if not parts:
             raise MalformedReply(self.device_id, "no config name could be read for the export")
         return "".join(parts).encode()
@@ -704,6 +733,28 @@ class DahuaNvr(DahuaDevice, RecorderDriver):
     def channel_status(self) -> dict[int, ChannelState]:
         raise self._unbuilt("channel status")
 
+    def channel_identities(self) -> dict[int, ChannelIdentity]:
+        """What each channel's camera is, from the read-only ``RemoteDevice`` table (slot
+        ``System_CONFIG_NETCAMERA_INFO_<i>`` is channel i + 1; ``SerialNo``, ``Mac``, ``DeviceType``,
+        ``Address``; docs/reference/devices.md §9). Switched-off slots, the ``192.168.0.0`` placeholder
+        and the ``ff:ff:ff:ff:ff:ff``/empty MAC of a camera that did not say are left out."""
+        slots: dict[int, dict[str, str]] = {}
+        for key, value in self.config("RemoteDevice").items():
+            found = re.fullmatch(r"RemoteDevice\.uuid:System_CONFIG_NETCAMERA_INFO_(\d+)\.(\w+)", key)
+            if found is not None:
+                slots.setdefault(int(found.group(1)), {})[found.group(2)] = value.strip()
+        out: dict[int, ChannelIdentity] = {}
+        for slot, f in sorted(slots.items()):
+            # An address never connected to, not bound: the table's placeholders for an empty slot.
+            if f.get("Enable", "").lower() != "true" or f.get("Address", "") in ("", "0.0.0.0", "192.168.0.0"):  # noqa: S104
+                continue
+            mac = f.get("Mac", "").lower()
+            serial, model = f.get("SerialNo") or None, f.get("DeviceType") or None
+            mac_known = mac if mac and mac not in ("ff:ff:ff:ff:ff:ff", "00:00:00:00:00:00") else None
+            if serial or mac_known or model:
+                out[slot + 1] = ChannelIdentity(slot + 1, serial, mac_known, model, f.get("Address"))
+        return out
+
     def recording_schedule(self, n: int) -> str:
         raise self._unbuilt("reading recording schedules")
 
@@ -849,7 +900,10 @@ class DahuaNvr(DahuaDevice, RecorderDriver):
         path = "/cgi-bin/RPC_Loadfile/" + recording.handle
         what = "RPC_Loadfile"
         written = 0
-        with self.session.stream("GET", path) as resp:
+        # A known size bounds the download (generously: the search's size is the device's word);
+        # an unknown one only by the read timeout between chunks.
+        cap = None if recording.size_bytes is None else 2 * recording.size_bytes + 64 * MiB
+        with self.session.stream("GET", path, max_bytes=cap) as resp:
             if resp.status_code >= 400:
                 body = resp.read().decode("utf-8", "replace")
                 reason = _error_reason(body)

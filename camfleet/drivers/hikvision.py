@@ -60,6 +60,7 @@ from defusedxml import ElementTree as SafeET
 
 from camfleet.drivers.base import (
     Channel,
+    ChannelIdentity,
     ChannelState,
     ConfigurableCamera,
     DeviceClock,
@@ -93,7 +94,16 @@ from camfleet.drivers.errors import (
     NotActivated,
     Unsupported,
 )
-from camfleet.drivers.http import DeviceSession, body_chunks
+from camfleet.drivers.http import (
+    BACKUP_DEADLINE_S,
+    BACKUP_MAX,
+    DEADLINE_FACTOR,
+    DOCUMENT_MAX,
+    SNAPSHOT_MAX,
+    STATUS_MAX,
+    DeviceSession,
+    body_chunks,
+)
 
 CODECS = {"H.264": "h264", "H.265": "h265", "MJPEG": "mjpeg"}
 CODECS_BACK = {v: k for k, v in CODECS.items()}
@@ -214,8 +224,11 @@ class IsapiDevice(Driver):
         headers: dict[str, str] | None = None,
         timeout: float | None = None,
         auth: bool = True,
+        max_bytes: int = DOCUMENT_MAX,
+        deadline: float | None = None,
     ) -> httpx.Response:
-        """One request; 401 and error statuses become driver errors."""
+        """One request; 401 and error statuses become driver errors. ``max_bytes`` and ``deadline``
+        bound the reply (:meth:`DeviceSession.request`: XML documents by default)."""
         if body is not None and headers is None:
             headers = {"Content-Type": "application/xml; charset=UTF-8"}
         resp = self.session.request(
@@ -225,6 +238,8 @@ class IsapiDevice(Driver):
             headers=headers,
             timeout=timeout,
             auth=auth,
+            max_bytes=max_bytes,
+            deadline=deadline,
         )
         if resp.status_code == 401:
             raise self._auth_error(resp, f"{method} {path}", sent_credentials=auth)
@@ -232,11 +247,11 @@ class IsapiDevice(Driver):
             raise self._device_error(resp, f"{method} {path}")
         return resp
 
-    def get(self, path: str, *, auth: bool = True, root: str | None = None) -> Element:
+    def get(self, path: str, *, auth: bool = True, root: str | None = None, max_bytes: int = DOCUMENT_MAX) -> Element:
         """The document at ``path``; with ``root``, a reply whose top element is another one raises
         MalformedReply (a ResponseStatus answered with HTTP 200 raises as the device's error),
         so a refusal is never read as an empty resource."""
-        resp = self.call("GET", path, auth=auth)
+        resp = self.call("GET", path, auth=auth, max_bytes=max_bytes)
         el = self.parse(resp, f"GET {path}")
         if root is not None and local(el.tag) != root:
             if local(el.tag) == "ResponseStatus":
@@ -458,7 +473,7 @@ class IsapiDevice(Driver):
         self.put("PUT", "/ISAPI/System/reboot")
 
     def firmware_status(self) -> UpgradeStatus:
-        el = self.get("/ISAPI/System/upgradeStatus")
+        el = self.get("/ISAPI/System/upgradeStatus", max_bytes=STATUS_MAX)
         upgrading = bool(_bool(text(el, "upgrading")))
         return UpgradeStatus("upgrading" if upgrading else "idle", _int(text(el, "percent")))
 
@@ -505,7 +520,7 @@ class IsapiDevice(Driver):
         try:
             while not stop.wait(self.progress_poll_s):
                 try:
-                    resp = session.request("GET", "/ISAPI/System/upgradeStatus")
+                    resp = session.request("GET", "/ISAPI/System/upgradeStatus", max_bytes=STATUS_MAX)
                     el: Element = SafeET.fromstring(resp.content)
                 except (DriverError, SafeET.ParseError, ValueError):
                     continue
@@ -518,13 +533,20 @@ class IsapiDevice(Driver):
             session.close()
 
     def config_export(self) -> bytes:
-        resp = self.call("GET", "/ISAPI/System/configurationData")
+        # Read whole into memory (the backup job checks it before anything is written), so capped;
+        # a few MiB over a household uplink may take a while: a deadline of minutes, not seconds.
+        resp = self.call(
+            "GET",
+            "/ISAPI/System/configurationData",
+            max_bytes=BACKUP_MAX,
+            deadline=max(BACKUP_DEADLINE_S, DEADLINE_FACTOR * self.timeout),
+        )
         if not resp.content:
             raise MalformedReply(self.device_id, "empty configuration export")
         return resp.content
 
     def _jpeg(self, path: str) -> bytes:
-        resp = self.call("GET", path)
+        resp = self.call("GET", path, max_bytes=SNAPSHOT_MAX)
         if resp.headers.get("content-type", "").startswith(("application/xml", "text/xml")):
             self._status(self.parse(resp, f"GET {path}"), resp, f"GET {path}")
         if not (resp.content.startswith(b"\xff\xd8") and resp.content.rstrip(b"\0").endswith(b"\xff\xd9")):
@@ -975,6 +997,23 @@ class HikvisionNvr(IsapiDevice, RecorderDriver):
                 raise
         return {n: ChannelState(on, recording.get(n), detail) for n, (on, detail) in sorted(online.items())}
 
+    def channel_identities(self) -> dict[int, ChannelIdentity]:
+        """What each channel's camera said it is when the NVR connected: ``model``, ``serialNumber``
+        (and ``macAddress`` on some firmware) inside ``sourceInputPortDescriptor`` of
+        ``InputProxy/channels`` (device-apis.md §1, docs/reference/devices.md §9); a channel without
+        any of them is left out (the recorder does not say)."""
+        out: dict[int, ChannelIdentity] = {}
+        for el in findall(self.get("/ISAPI/ContentMgmt/InputProxy/channels"), "InputProxyChannel"):
+            src = "sourceInputPortDescriptor/"
+            serial, mac, model = (
+                (text(el, src + tag) or "").strip() or None for tag in ("serialNumber", "macAddress", "model")
+            )
+            if serial or mac or model:
+                number = _int(text(el, "id"))
+                address = text(el, src + "ipAddress") or text(el, src + "hostName")
+                out[number] = ChannelIdentity(number, serial, mac, model, address)
+        return out
+
     # ----------------------------------------------------------------- schedules
 
     def recording_schedule(self, n: int) -> str:
@@ -1048,6 +1087,19 @@ class HikvisionNvr(IsapiDevice, RecorderDriver):
 
     def format_disk(self, slot: int) -> None:
         self.put("PUT", f"/ISAPI/ContentMgmt/Storage/hdd/{slot}/format", timeout=max(self.timeout, 120.0))
+
+    def overwrite(self) -> bool | None:
+        """The tracks' ``LoopEnable`` (device-apis.md, record/tracks): off on any track is off; None with no track."""
+        loops = [_bool(text(t, "LoopEnable")) for t in findall(self.get("/ISAPI/ContentMgmt/record/tracks"), "Track")]
+        known = [loop for loop in loops if loop is not None]
+        return all(known) if known else None
+
+    def set_overwrite(self, on: bool) -> None:
+        """``<hdd><overWrite>`` on each local disk (device-apis.md, Storage/hdd [L])."""
+        for disk in self.disks():
+            if disk.kind != "nas":
+                body = f"<hdd>{x('id', disk.slot)}{x('property', disk.property or 'RW')}{x('overWrite', on)}</hdd>"
+                self.put("PUT", f"/ISAPI/ContentMgmt/Storage/hdd/{disk.slot}", body)
 
     # ----------------------------------------------------------------- footage
 

@@ -32,24 +32,42 @@ DEFAULT_LISTEN = "127.0.0.1:9830"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, default=Path("exporters/camfleet.yml"), help="modules and credentials file")
-    p.add_argument("--inventory", type=Path, required=True, help="town inventory folder, e.g. inventory/ngoc-lac")
     p.add_argument(
-        "--listen", default=DEFAULT_LISTEN, help=f"HOST:PORT to serve on (default {DEFAULT_LISTEN}; port 0: any)"
+        "--config",
+        type=Path,
+        default=Path("exporters/camfleet.yml"),
+        help="tệp cấu hình mô-đun / modules and credentials file",
+    )
+    p.add_argument(
+        "--inventory",
+        type=Path,
+        required=True,
+        help="thư mục dữ liệu địa bàn / town inventory folder, e.g. inventory/ngoc-lac",
+    )
+    p.add_argument(
+        "--listen",
+        default=DEFAULT_LISTEN,
+        help=f"địa chỉ phục vụ / HOST:PORT to serve on (default {DEFAULT_LISTEN}; port 0: any)",
     )
     p.add_argument(
         "--web.config.file",
         dest="web_config_file",
         type=Path,
-        help="TLS and basic auth, the Prometheus exporter-toolkit's web config file (default: plain HTTP, open)",
+        help="cấu hình TLS và đăng nhập / TLS and basic auth, the Prometheus exporter-toolkit's web config file (default: plain HTTP, open)",
     )
-    p.add_argument("--vault-password-file", type=Path, help="vault password file (default: config, env, demo file)")
+    p.add_argument(
+        "--vault-password-file",
+        type=Path,
+        help="tệp mật khẩu kho bí mật / vault password file (default: config, env, demo file)",
+    )
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.set_defaults(func=cmd_exporter)
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("exporter", help="the Prometheus exporter: /probe, /sd and /metrics for a town")
+    p = sub.add_parser(
+        "exporter", help="bộ thu thập số liệu Prometheus / the Prometheus exporter: /probe, /sd and /metrics for a town"
+    )
     add_arguments(p)
 
 

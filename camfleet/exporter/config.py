@@ -79,6 +79,14 @@ class Module(Strict):
         default=False, description="link: log in over SSH and read WireGuard peers' last handshake."
     )
     services: bool = Field(default=True, description="device: read P2P/UPnP/telnet/SSH switches (cameras).")
+    coverage: bool = Field(
+        default=False, description="inventory: the routes' coverage by the cameras up now, instead of camera facts."
+    )
+    up_within_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="coverage: a camera is up if its last stream probe, at most this old, saw frames.",
+    )
     sd: bool = Field(default=True, description="List this module's targets in /sd without ?module=.")
 
 
@@ -93,7 +101,10 @@ class ExporterConfig(Strict):
         default=None, description="Vault password file; default $CAMFLEET_VAULT_PASSWORD_FILE or the demo file."
     )
     scrape_timeout_margin_s: float = Field(
-        default=0.3, ge=0, le=5, description="Kept back from Prometheus' scrape timeout for rendering and network."
+        default=0.5,
+        ge=0,
+        le=5,
+        description="Kept back from Prometheus' scrape timeout for rendering and network (blackbox_exporter: 0.5 s).",
     )
     default_timeout_s: float = Field(default=10.0, gt=0, description="Budget when no scrape timeout header is sent.")
     reload_interval_s: float = Field(default=2.0, gt=0, description="How often inventory files are checked.")

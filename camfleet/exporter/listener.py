@@ -43,9 +43,14 @@ class HeadDeadline(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.tail = b""  # the last bytes seen while a head is arriving (an end may span two reads)
+        #: Loop time the current request began to arrive (connection accepted, or its first byte on a
+        #: kept-alive connection): the server starts a probe's budget here, not when its handler runs.
+        self.head_started = 0.0
 
     def _arm(self) -> None:
-        self.timer = asyncio.get_running_loop().call_later(self.timeout, self._expired)
+        loop = asyncio.get_running_loop()
+        self.head_started = loop.time()
+        self.timer = loop.call_later(self.timeout, self._expired)
 
     def _disarm(self) -> None:
         if self.timer is not None:

@@ -9,7 +9,14 @@ holds a whole town's first scrape at once. Each ``/probe`` gets a fresh set of s
 ``camfleet_probe_failure_info{reason=...}``, never a 500. Only a request the exporter cannot
 honour (unknown module, unknown or unsuitable target, bad timeout header) is a 400 with one
 line saying why. The budget is Prometheus' ``X-Prometheus-Scrape-Timeout-Seconds`` minus a
-margin, capped by the module's ``timeout_s``.
+margin, capped by the module's ``timeout_s``, counted from the moment the request began to arrive
+(:mod:`camfleet.exporter.listener`), so the time a flood of requests waits for the event loop is
+inside it; the whole probe runs under it (``asyncio.timeout_at``), so the answer leaves inside the
+scrape even while a thread is still stuck in a hung device. A
+device that already has its share of blocking calls in flight answers ``reason="busy"`` at once
+(:mod:`camfleet.exporter.probers.base`); ``/metrics`` counts those calls
+(``camfleet_exporter_blocking_calls``) and the ones left stuck after their probe answered
+(``camfleet_exporter_blocked_calls``).
 
 By hand, on the simulated town::
 
@@ -42,8 +49,9 @@ from prometheus_client import (
 )
 
 from camfleet.exporter.config import ExporterConfig, Module, Prober
-from camfleet.exporter.listener import GuardedSite
-from camfleet.exporter.probers import PROBERS, Metrics, Outcome, ProbeRequest
+from camfleet.exporter.listener import GuardedSite, HeadDeadline
+from camfleet.exporter.probers import BLOCKING, PROBERS, Metrics, Outcome, ProbeRequest
+from camfleet.exporter.probers.base import CALLS, TargetBusy
 from camfleet.exporter.targets import TownView, UnknownTarget
 from camfleet.exporter.web import WebGuard
 
@@ -52,6 +60,16 @@ log = logging.getLogger("camfleet.exporter")
 TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
 MIN_BUDGET_S = 0.05
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0)
+
+
+def arrived(request: web.Request) -> float:
+    """Loop time the request began to arrive: a flood of requests waits for the event loop before
+    its handlers run, and that wait counts against the scrape's timeout too."""
+    now = asyncio.get_running_loop().time()
+    protocol = request.transport.get_protocol() if request.transport is not None else None
+    if isinstance(protocol, HeadDeadline) and 0 < protocol.head_started <= now:
+        return protocol.head_started
+    return now
 
 
 class BadRequest(Exception):
@@ -93,6 +111,18 @@ class SelfMetrics:
             registry=r,
         )
         self.in_flight = Gauge("camfleet_exporter_probes_in_flight", "Probes running now.", registry=r)
+        self.blocking_calls = Gauge(
+            "camfleet_exporter_blocking_calls",
+            "Blocking driver calls in flight (in a pool thread or waiting for one).",
+            registry=r,
+        )
+        self.blocking_calls.set_function(lambda: CALLS.running)
+        self.blocked_calls = Gauge(
+            "camfleet_exporter_blocked_calls",
+            "Blocking driver calls still holding a thread after their probe answered (hung devices).",
+            registry=r,
+        )
+        self.blocked_calls.set_function(lambda: CALLS.blocked)
         self.targets = Gauge("camfleet_exporter_inventory_targets", "Devices the exporter can probe.", registry=r)
         self.reloads = Counter("camfleet_exporter_inventory_reloads_total", "Inventory reloads.", registry=r)
         self.reload_errors = Counter(
@@ -174,7 +204,7 @@ class Exporter:
         else:
             login = snap.credentials.get(target.id, {})
             username, password = profile.username or login.get("username", ""), login.get("password", "")
-        deadline = asyncio.get_running_loop().time() + budget
+        deadline = arrived(request) + budget
         return module_name, module, ProbeRequest(target, module_name, module, username, password, deadline, snap.fleet)
 
     # ------------------------------------------------------------------ handlers
@@ -193,10 +223,14 @@ class Exporter:
             if module.prober is not Prober.inventory and not req.password and not req.username:
                 outcome = Outcome.fail("no_credentials", f"{req.target.id}: no login in the vault or config profile")
             else:
+                if module.prober in BLOCKING:
+                    CALLS.check(req.target.id)  # a device with its calls all in flight: busy before any work
                 async with asyncio.timeout_at(req.deadline):
                     outcome = await PROBERS[module.prober](req, out)
         except TimeoutError:
             outcome = Outcome.fail("timeout", f"{req.target.id}: no result within {req.deadline - start:.2f} s")
+        except TargetBusy as exc:  # the device's calls are all still in flight: answer now, never queue behind them
+            outcome = Outcome.fail("busy", str(exc))
         except Exception as exc:  # a prober bug must not become a 500 and a missing series
             log.exception("probe %s of %s failed", module_name, req.target.id)
             self.health.errors.labels(module_name).inc()

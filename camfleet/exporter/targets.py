@@ -215,6 +215,13 @@ class TownView:
                     continue
                 if isinstance(entry, Camera) and target.id not in snap.credentials:
                     continue  # mounted but not provisioned yet: nothing to log in with, nothing to page about
-                labels = {"__param_target": target.id, "__param_module": name, **sd_labels(snap.fleet, target)}
+                # The town (a __meta_ label: dropped after relabelling) for a Prometheus that shards or scrapes
+                # several towns' exporters (camfleet.config.prometheus: hashmod over town and device, town label).
+                labels = {
+                    "__param_target": target.id,
+                    "__param_module": name,
+                    "__meta_camfleet_town": snap.fleet.town.id,
+                    **sd_labels(snap.fleet, target),
+                }
                 groups.append({"targets": [target.id], "labels": labels})
         return groups

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from camfleet.inventory import catalogue, yamlfiles
+from camfleet.inventory import catalogue, glossary, messages, yamlfiles
 from camfleet.inventory.fleet import Fleet
 from camfleet.inventory.messages import dotted, label_for, looks_secret
 from camfleet.inventory.plans import budget_rows, recorder_plans
@@ -57,12 +57,16 @@ def _plaintext(file: Path, doc: Any, *, vars_file: bool) -> Iterator[Problem]:
         text = str(value)
         if vars_file and key is not None and looks_secret(key) and not _is_reference(text):
             where = "vault/secrets.yml (ansible-vault edit) and refer to it as '{{ vault_... }}'"
-            yield _problem((file, path), label_for(doc, path), f"plaintext secret; move it into {where}")
+            yield _problem(
+                (file, path),
+                label_for(doc, path),
+                f"bí mật để lộ, chưa mã hóa / plaintext secret; move it into {where}",
+            )
         elif path not in _PUBLIC_PHONE_PATHS and isinstance(value, str) and _PHONE.search(value):
             yield _problem(
                 (file, path),
                 label_for(doc, path),
-                "looks like a phone number: personal data lives only in the ansible-vault file vault/contacts.yml, keyed by the household id",
+                "có vẻ là số điện thoại, dữ liệu cá nhân chỉ để trong vault/contacts.yml / looks like a phone number: personal data lives only in the ansible-vault file vault/contacts.yml, keyed by the household id",
             )
 
 
@@ -94,7 +98,7 @@ def unique_device_ids(fleet: Fleet) -> Iterator[Problem]:
                 yield _problem(
                     fleet.origin(section, item_id).at("id"),
                     item_id,
-                    f"id is already used by a {seen[item_id]}; device ids must be unique across cameras, "
+                    f"mã thiết bị bị trùng / id is already used by a {seen[item_id]}; device ids must be unique across cameras, "
                     "recorders and link routers",
                 )
             else:
@@ -115,7 +119,7 @@ def unique_addresses(fleet: Fleet) -> Iterator[Problem]:
                 yield _problem(
                     origin.at(*field),
                     dotted(item_id, *field),
-                    f"address {key} is already used by {by_address[key]}; give each device its own",
+                    f"địa chỉ IP bị trùng / address {key} is already used by {by_address[key]}; give each device its own",
                 )
             else:
                 by_address[key] = item_id
@@ -126,7 +130,7 @@ def unique_addresses(fleet: Fleet) -> Iterator[Problem]:
                 yield _problem(
                     origin.at(*field),
                     dotted(item_id, *field),
-                    f"MAC {mac} is already used by {by_mac[mac]}; check the label on the device",
+                    f"địa chỉ MAC bị trùng / MAC {mac} is already used by {by_mac[mac]}; check the label on the device",
                 )
             else:
                 by_mac[mac] = item_id
@@ -141,16 +145,30 @@ def _devices(fleet: Fleet) -> Iterator[tuple[str, str, Any]]:
 # --------------------------------------------------------------------------- references
 
 
+#: What a reference names, in the installer's words (the English stays after " / ").
+_KIND_VI = {
+    "site": glossary.SITE.vi,
+    "household": "hộ gia đình",
+    "link": "đường truyền",
+    "link router": "router đường truyền",
+    "recorder": glossary.RECORDER.vi,
+    "stream profile": "cấu hình luồng hình",
+}
+
+
 def references(fleet: Fleet) -> Iterator[Problem]:
     """Every id an entry names must exist (and be of the right sort)."""
 
     def missing(section: str, item_id: str, field: DocPath, kind: str, ref: str, known: Iterable[str]) -> Problem:
         choices = sorted(known)
         shown = ", ".join(choices[:8]) + (", ..." if len(choices) > 8 else "")
+        vi = _KIND_VI.get(kind, kind)
         return _problem(
             fleet.origin(section, item_id).at(*field),
             dotted(item_id, *field),
-            f"no {kind} '{ref}'; use one of: {shown}" if choices else f"no {kind} '{ref}'; define it first",
+            f"không có {vi} '{ref}' / no {kind} '{ref}'; use one of: {shown}"
+            if choices
+            else f"không có {vi} '{ref}' / no {kind} '{ref}'; define it first",
         )
 
     for hh in fleet.households.values():
@@ -163,7 +181,7 @@ def references(fleet: Fleet) -> Iterator[Problem]:
             yield _problem(
                 fleet.origin("link_routers", router.id).at("site"),
                 f"{router.id}.site",
-                "a site router needs its site; add 'site:'",
+                "router khu phố thiếu khu phố / a site router needs its site; add 'site:'",
             )
     site_routers = [r.id for r in fleet.link_routers.values() if r.role is RouterRole.site]
     for link in fleet.links.values():
@@ -178,7 +196,7 @@ def references(fleet: Fleet) -> Iterator[Problem]:
             yield _problem(
                 fleet.origin("links", link.id).at("router"),
                 f"{link.id}.router",
-                f"'{link.router}' is the station's core router; a link needs its site router",
+                f"đường truyền phải dùng router khu phố / '{link.router}' is the station's core router; a link needs its site router",
             )
     for cam in fleet.cameras.values():
         if cam.site not in fleet.sites:
@@ -210,33 +228,53 @@ def camera_lifecycle(fleet: Fleet) -> Iterator[Problem]:
 
         if cam.household is None:
             role = "host" if cam.kind is CameraKind.town else "owner"
-            yield need(("household",), f"a {cam.kind} camera needs its {role} household; add 'household: <id>'")
+            yield need(
+                ("household",),
+                f"camera thiếu hộ gia đình / a {cam.kind} camera needs its {role} household; add 'household: <id>'",
+            )
         hh = fleet.households.get(cam.household or "")
         if cam.kind is CameraKind.town:
             if deployed:
                 if cam.device is None:
                     yield need(
-                        ("device",), f"an {cam.status} town camera needs its device (vendor, model, mac, serial)"
+                        ("device",),
+                        f"camera loại hình 2 thiếu thông tin thiết bị / an {cam.status} town camera needs its device (vendor, model, mac, serial)",
                     )
                 if cam.network.link is None:
-                    yield need(("network", "link"), "a mounted town camera rides a household link; set network.link")
+                    yield need(
+                        ("network", "link"),
+                        "camera loại hình 2 thiếu đường truyền / a mounted town camera rides a household link; set network.link",
+                    )
                 if cam.network.address is None:
-                    yield need(("network", "address"), "a mounted town camera needs its address; set network.address")
+                    yield need(
+                        ("network", "address"),
+                        "camera loại hình 2 thiếu địa chỉ IP / a mounted town camera needs its address; set network.address",
+                    )
                 if cam.recorder is None:
                     yield need(
-                        ("recorder",), "a mounted town camera is recorded at the station; set recorder: {id, channel}"
+                        ("recorder",),
+                        "camera loại hình 2 thiếu kênh đầu ghi / a mounted town camera is recorded at the station; set recorder: {id, channel}",
                     )
             if cam.stream is None and cam.status is not CameraStatus.retired:
-                yield need(("stream",), "a town camera needs stream profiles; set stream: {main, sub}")
+                yield need(
+                    ("stream",),
+                    "camera loại hình 2 thiếu cấu hình luồng hình / a town camera needs stream profiles; set stream: {main, sub}",
+                )
             if cam.status is CameraStatus.commissioned and (cam.sign is None or cam.sign.installed_on is None):
-                yield need(("sign",), "a commissioned town camera has its 'CAMERA AN NINH' sign; set sign.installed_on")
+                yield need(
+                    ("sign",),
+                    "camera đã nghiệm thu phải có biển CAMERA AN NINH / a commissioned town camera has its 'CAMERA AN NINH' sign; set sign.installed_on",
+                )
             if hh is not None and deployed and not hh.consent.hosts_town_camera:
                 yield need(
                     ("household",),
-                    f"household {hh.id} has not agreed to host a town camera (consent.hosts_town_camera); get the commitment signed first",
+                    f"hộ gia đình chưa đồng ý cho lắp camera loại hình 2 / household {hh.id} has not agreed to host a town camera (consent.hosts_town_camera); get the commitment signed first",
                 )
             if cam.managed is False:
-                yield need(("managed",), "town cameras are always managed by camfleet; remove 'managed: false'")
+                yield need(
+                    ("managed",),
+                    "camera loại hình 2 luôn do camfleet quản lý / town cameras are always managed by camfleet; remove 'managed: false'",
+                )
         elif (
             hh is not None
             and cam.status is CameraStatus.commissioned
@@ -251,18 +289,20 @@ def camera_lifecycle(fleet: Fleet) -> Iterator[Problem]:
             cam.is_managed
             and deployed
             and cam.device is not None
+            and (cam.device.driver or CAMERA_DRIVERS.get(cam.device.vendor)) != "onvif"  # shared: never upgraded
             and fleet.firmware_for(cam.device.vendor, cam.device.model) is None
         ):
             yield _problem(
                 origin.at("device", "model"),
                 f"{cam.id}.device.model",
-                f"model {cam.device.model} is not in the firmware catalogue; add it to firmware.yml so upgrades know its approved build",
+                f"model chưa có trong danh mục firmware / model {cam.device.model} is not in the firmware catalogue; add it to firmware.yml so upgrades know its approved build",
                 Severity.warning,
             )
         for index, mask in enumerate(cam.privacy_masks):
             if mask.x + mask.w > 1 or mask.y + mask.h > 1:
                 yield need(
-                    ("privacy_masks", index), f"mask '{mask.name}' runs off the frame; keep x+w and y+h within 1"
+                    ("privacy_masks", index),
+                    f"vùng che vượt ra ngoài khung hình / mask '{mask.name}' runs off the frame; keep x+w and y+h within 1",
                 )
 
 
@@ -273,7 +313,11 @@ def coordinates(fleet: Fleet) -> Iterator[Problem]:
     if not box.contains(station.lat, station.lon):
         yield _problem(fleet.town_origin.at("station", "lat"), "town.station", _outside(station.lat, station.lon, box))
     if box.south >= box.north or box.west >= box.east:
-        yield _problem(fleet.town_origin.at("bbox"), "town.bbox", "south must be below north and west below east")
+        yield _problem(
+            fleet.town_origin.at("bbox"),
+            "town.bbox",
+            "khung địa bàn sai chiều / south must be below north and west below east",
+        )
     for cam in fleet.cameras.values():
         loc = cam.location
         if not box.contains(loc.lat, loc.lon):
@@ -286,7 +330,7 @@ def coordinates(fleet: Fleet) -> Iterator[Problem]:
 
 def _outside(lat: float, lon: float, box: Any) -> str:
     return (
-        f"({lat}, {lon}) is outside the town's bounding box "
+        f"vị trí nằm ngoài địa bàn / ({lat}, {lon}) is outside the town's bounding box "
         f"[{box.south}..{box.north} N, {box.west}..{box.east} E]; check the survey coordinates"
     )
 
@@ -307,13 +351,13 @@ def recorder_channels(fleet: Fleet) -> Iterator[Problem]:
             yield _problem(
                 where,
                 f"{cam.id}.recorder.channel",
-                f"channel {cam.recorder.channel} is beyond {rec.id}'s {rec.channels} channels; {_free(fleet, rec.id)}",
+                f"kênh vượt quá số kênh của đầu ghi / channel {cam.recorder.channel} is beyond {rec.id}'s {rec.channels} channels; {_free(fleet, rec.id)}",
             )
         elif slot in used:
             yield _problem(
                 where,
                 f"{cam.id}.recorder.channel",
-                f"channel {cam.recorder.channel} of {rec.id} is already taken by {used[slot]}; {_free(fleet, rec.id)}",
+                f"kênh đã có camera khác / channel {cam.recorder.channel} of {rec.id} is already taken by {used[slot]}; {_free(fleet, rec.id)}",
             )
         else:
             used[slot] = cam.id
@@ -325,13 +369,13 @@ def recorder_channels(fleet: Fleet) -> Iterator[Problem]:
                 yield _problem(
                     origin.at("disks", index, "slot"),
                     f"{rec.id}.disks[{index}].slot",
-                    f"slot {disk.slot} is beyond the {rec.disk_bays} bays",
+                    f"khe ổ cứng vượt quá số khe của đầu ghi / slot {disk.slot} is beyond the {rec.disk_bays} bays",
                 )
             if disk.slot in slots:
                 yield _problem(
                     origin.at("disks", index, "slot"),
                     f"{rec.id}.disks[{index}].slot",
-                    f"slot {disk.slot} holds two disks",
+                    f"một khe có hai ổ cứng / slot {disk.slot} holds two disks",
                 )
             slots.add(disk.slot)
 
@@ -355,7 +399,7 @@ def storage_plan(fleet: Fleet) -> Iterator[Problem]:
             yield _problem(
                 origin.at("disks"),
                 f"{plan.recorder.id}.disks",
-                f"{target}-day plan needs {plan.needed_bytes / 1e12:.1f} TB for {plan.cameras} cameras at "
+                f"ổ cứng không đủ số ngày lưu hình / {target}-day plan needs {plan.needed_bytes / 1e12:.1f} TB for {plan.cameras} cameras at "
                 f"{plan.bitrate_kbps / 1000:.1f} Mbit/s, disks give {plan.usable_bytes / 1e12:.1f} TB usable "
                 f"({plan.retention_days:.1f} days); add disks, lower bitrates, or move cameras",
             )
@@ -363,7 +407,7 @@ def storage_plan(fleet: Fleet) -> Iterator[Problem]:
             yield _problem(
                 origin.at("incoming_mbps"),
                 f"{plan.recorder.id}.incoming_mbps",
-                f"its cameras send {plan.cap_kbps / 1000:.1f} Mbit/s, more than the {plan.recorder.incoming_mbps} Mbit/s "
+                f"đầu ghi không ghi kịp băng thông của camera / its cameras send {plan.cap_kbps / 1000:.1f} Mbit/s, more than the {plan.recorder.incoming_mbps} Mbit/s "
                 "it can record; move cameras to another recorder",
             )
 
@@ -376,14 +420,14 @@ def links(fleet: Fleet) -> Iterator[Problem]:
             yield _problem(
                 origin.at("camera_share_mbps"),
                 f"{link.id}.camera_share_mbps",
-                f"{link.camera_share_mbps} Mbit/s is more than the household's {link.uplink_mbps} Mbit/s uplink",
+                f"vượt băng thông tải lên của hộ gia đình / {link.camera_share_mbps} Mbit/s is more than the household's {link.uplink_mbps} Mbit/s uplink",
             )
         router = fleet.link_routers.get(link.router)
         if router is not None and router.role is RouterRole.site and router.site != link.site:
             yield _problem(
                 origin.at("router"),
                 f"{link.id}.router",
-                f"router {router.id} is in {router.site}, the link in {link.site}",
+                f"router và đường truyền ở hai khu phố khác nhau / router {router.id} is in {router.site}, the link in {link.site}",
             )
         base, prefix = link.camera_subnet.split("/")
         mask = (0xFFFFFFFF << (32 - int(prefix))) & 0xFFFFFFFF
@@ -393,7 +437,7 @@ def links(fleet: Fleet) -> Iterator[Problem]:
             yield _problem(
                 origin.at("camera_subnet"),
                 f"{link.id}.camera_subnet",
-                f"{link.camera_subnet} has host bits set; write the subnet as {subnet}",
+                f"dải mạng viết sai / {link.camera_subnet} has host bits set; write the subnet as {subnet}",
             )
         needed = 0
         for cam in fleet.cameras_on_link(link.id):
@@ -403,7 +447,7 @@ def links(fleet: Fleet) -> Iterator[Problem]:
                 yield _problem(
                     fleet.origin("cameras", cam.id).at("network", "address"),
                     f"{cam.id}.network.address",
-                    f"{cam.network.address} is not in {link.id}'s camera subnet {link.camera_subnet}",
+                    f"địa chỉ nằm ngoài dải mạng camera của đường truyền / {cam.network.address} is not in {link.id}'s camera subnet {link.camera_subnet}",
                 )
             if cam.stream is not None:
                 for ref in (cam.stream.main, cam.stream.sub):
@@ -413,7 +457,7 @@ def links(fleet: Fleet) -> Iterator[Problem]:
             yield _problem(
                 origin.at("camera_share_mbps"),
                 f"{link.id}.camera_share_mbps",
-                f"its cameras' streams need {needed / 1000:.2f} Mbit/s, more than the {link.camera_share_mbps} Mbit/s share; "
+                f"luồng hình vượt phần băng thông dành cho camera / its cameras' streams need {needed / 1000:.2f} Mbit/s, more than the {link.camera_share_mbps} Mbit/s share; "
                 "raise the share (within the uplink) or lower the profiles",
             )
 
@@ -432,7 +476,7 @@ def budget(fleet: Fleet) -> Iterator[Problem]:
         yield _problem(
             fleet.town_origin.at("budget", "plan_total_vnd"),
             "town.budget.plan_total_vnd",
-            f"the inventory's costs add up to {report.total_vnd:,} VND, the plan says {plan:,} VND "
+            f"tổng chi phí không khớp kế hoạch / the inventory's costs add up to {report.total_vnd:,} VND, the plan says {plan:,} VND "
             f"({'over' if diff > 0 else 'short'} by {abs(diff):,}); fix the costs or the plan total",
         )
     for row in report.sites:
@@ -455,7 +499,7 @@ def firmware_catalogue(fleet: Fleet) -> Iterator[Problem]:
             yield _problem(
                 origin.at("approved", "build"),
                 f"{entry.model}.approved.build",
-                "the approved build is also listed as known-bad",
+                "bản firmware được duyệt lại nằm trong danh sách lỗi / the approved build is also listed as known-bad",
             )
         readable = True
         for i, rng in enumerate(entry.vulnerable):
@@ -465,7 +509,7 @@ def firmware_catalogue(fleet: Fleet) -> Iterator[Problem]:
                 yield _problem(
                     origin.at("vulnerable", i),
                     label,
-                    "give exactly one of fixed_in (the first fixed build) or last_affected (the last affected one)",
+                    "chỉ ghi một trong hai: fixed_in hoặc last_affected / give exactly one of fixed_in (the first fixed build) or last_affected (the last affected one)",
                 )
             for name, parsed in catalogue.range_bounds(entry, rng).items():
                 if parsed is None:
@@ -473,7 +517,7 @@ def firmware_catalogue(fleet: Fleet) -> Iterator[Problem]:
                     yield _problem(
                         origin.at("vulnerable", i, name),
                         f"{label}.{name}",
-                        f"'{getattr(rng, name)}' is not a {entry.vendor.value} build; write it as the device does, "
+                        f"số hiệu firmware viết sai / '{getattr(rng, name)}' is not a {entry.vendor.value} build; write it as the device does, "
                         + (
                             "e.g. V2.800.0000000.25.R.210601 or 'V2.800.0000000.25.R, Build Date: 2021-06-01'"
                             if entry.vendor.value in DAHUA_LIKE
@@ -487,7 +531,7 @@ def firmware_catalogue(fleet: Fleet) -> Iterator[Problem]:
             yield _problem(
                 origin.at("approved", "build"),
                 f"{entry.model}.approved.build",
-                f"the approved build is inside a vulnerable range ({found.label()}"
+                f"bản firmware được duyệt có lỗ hổng bảo mật / the approved build is inside a vulnerable range ({found.label()}"
                 + (f": {found.note}" if found.note else "")
                 + "); approve a fixed build",
             )
@@ -501,7 +545,7 @@ def households_unused(fleet: Fleet) -> Iterator[Problem]:
             yield _problem(
                 fleet.origin("households", hh.id).at("id"),
                 hh.id,
-                "no camera or link refers to this household; remove it (and its vault entry) to keep no data without purpose",
+                "hộ gia đình không gắn với camera hay đường truyền nào / no camera or link refers to this household; remove it (and its vault entry) to keep no data without purpose",
                 Severity.warning,
             )
 
@@ -513,7 +557,7 @@ def funding_by_kind(fleet: Fleet) -> Iterator[Problem]:
             yield _problem(
                 fleet.origin("cameras", cam.id).at("cost", "funding"),
                 f"{cam.id}.cost.funding",
-                "a town camera is paid by site_fund, town_board or donation, not by its host",
+                "nguồn kinh phí không hợp lệ cho camera loại hình 2 / a town camera is paid by site_fund, town_board or donation, not by its host",
             )
 
 
@@ -528,7 +572,7 @@ def drivers(fleet: Fleet) -> Iterator[Problem]:
             yield _problem(
                 fleet.origin("cameras", cam.id).at("device", "driver"),
                 f"{cam.id}.device.driver",
-                f"no driver '{cam.device.driver}'; use one of: {', '.join(sorted(set(CAMERA_DRIVERS.values())))}, or leave it out",
+                f"không có trình điều khiển này / no driver '{cam.device.driver}'; use one of: {', '.join(sorted(set(CAMERA_DRIVERS.values())))}, or leave it out",
             )
 
 
@@ -541,14 +585,38 @@ def officers(fleet: Fleet) -> Iterator[Problem]:
             yield _problem(
                 origin.at("organisation"),
                 f"{officer.id}.organisation",
-                f"no authority '{officer.organisation}'; use one of: {known}",
+                f"không có cơ quan này / no authority '{officer.organisation}'; use one of: {known}",
             )
         elif officer.approves_footage and officer.organisation != "station":
             yield _problem(
                 origin.at("approves_footage"),
                 f"{officer.id}.approves_footage",
-                "only an officer of the station approves a footage request; remove approves_footage",
+                "chỉ cán bộ công an địa phương được phê duyệt trích xuất / only an officer of the station approves a footage request; remove approves_footage",
             )
+
+
+# --------------------------------------------------------------------------- routes
+
+
+def routes(fleet: Fleet) -> Iterator[Problem]:
+    """A surveyed route crosses listed khu phố, lies inside the town's box, and has a length."""
+    box = fleet.town.bbox
+    for route in fleet.routes.values():
+        origin = fleet.origin("routes", route.id)
+        for index, site in enumerate(route.sites):
+            if site not in fleet.sites:
+                yield _problem(
+                    origin.at("sites", index), f"{route.id}.sites[{index}]", messages.route_no_site(site, fleet.sites)
+                )
+        for index, (lat, lon) in enumerate(route.points):
+            if not box.contains(lat, lon):
+                yield _problem(
+                    origin.at("points", index),
+                    f"{route.id}.points[{index}]",
+                    messages.route_point_outside(lat, lon, box, fleet.town.kind.value),
+                )
+        if len(set(route.points)) < 2:
+            yield _problem(origin.at("points"), f"{route.id}.points", messages.route_too_short())
 
 
 ALL: tuple[Callable[[Fleet], Iterable[Problem]], ...] = (
@@ -566,4 +634,5 @@ ALL: tuple[Callable[[Fleet], Iterable[Problem]], ...] = (
     funding_by_kind,
     drivers,
     officers,
+    routes,
 )

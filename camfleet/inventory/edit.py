@@ -11,9 +11,10 @@ touches one line: the value's own line when the key exists, else one new line in
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import yaml
@@ -111,6 +112,115 @@ def _node(root: yaml.Node | None, where: DocPath, file: Path) -> yaml.MappingNod
     if not isinstance(node, yaml.MappingNode) or node.flow_style:
         raise EditError(f"{file}: {'.'.join(map(str, where))} is not a block mapping")
     return node
+
+
+def set_block(
+    file: Path, where: DocPath, key: str, values: dict[str, Scalar], *, validate: Validator | None = None
+) -> bool:
+    """Set ``key:`` to a block mapping holding ``values`` in the mapping at ``where``; False when it
+    already says so. An existing block keeps its other keys, its comments and its order (each value
+    changes its own line, a missing one is one new line); a missing block is inserted after the
+    mapping's last line, indented as the file indents its blocks.
+
+    ``validate(new_text)`` sees the whole new file before anything is written and raises to refuse
+    it; then the file is replaced atomically (temporary file, rename), under the folder's lock.
+    """
+    with _folder_locked(file.parent):
+        text = file.read_text(encoding="utf-8")
+        new_text = _with_block(text, file, where, key, values)
+        if new_text == text:
+            return False
+        if validate is not None:
+            validate(new_text)
+        _write_atomic(file, new_text)
+        return True
+
+
+#: Called with a file's new text before it is written; raises (e.g. InventoryError) to refuse it.
+Validator = Callable[[str], None]
+#: A value written as YAML writes it (a date unquoted: ``installed_on: 2024-01-10``).
+Scalar = str | int | dt.date
+
+
+def _write_atomic(file: Path, text: str) -> None:
+    tmp = file.with_suffix(file.suffix + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(file)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _with_block(text: str, file: Path, where: DocPath, key: str, values: dict[str, Scalar]) -> str:
+    node = _node(yaml.compose(text, Loader=SafeLoader), where, file)
+    lines = text.split("\n")
+    rendered = {}
+    for name, value in values.items():
+        line = yaml.safe_dump({name: value}, allow_unicode=True, width=10_000).rstrip("\n")
+        if "\n" in line:
+            raise EditError(f"{file}: {key}.{name}: a value on one line expected")
+        rendered[name] = line
+    existing = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == key), None)
+    if isinstance(existing, yaml.MappingNode) and existing.flow_style:
+        return _replaced_flow(text, file, existing, key, values)
+    if existing is not None:
+        if not isinstance(existing, yaml.MappingNode) or not existing.value:
+            line = existing.start_mark.line + 1
+            raise EditError(f"{file}:{line}: {key}: a block mapping expected; edit it by hand")
+        for name, value in values.items():
+            text = _replaced_scalar(text, file, existing, name, value, rendered[name])
+            existing = _node(yaml.compose(text, Loader=SafeLoader), (*where, key), file)
+        return text
+    if not node.value:
+        raise EditError(f"{file}: {'.'.join(map(str, where))}: an empty mapping; add {key} by hand")
+    column = node.value[0][0].start_mark.column
+    nested = [v for _, v in node.value if isinstance(v, yaml.MappingNode) and not v.flow_style and v.value]
+    step = (nested[0].value[0][0].start_mark.column - column) if nested else 2
+    block = [" " * column + f"{yaml.safe_dump(key).splitlines()[0].removesuffix('...').strip()}:"]
+    block += [" " * (column + step) + rendered[name] for name in values]
+    at = _last_line(node) + 1
+    lines[at:at] = block
+    return "\n".join(lines)
+
+
+def _replaced_flow(text: str, file: Path, node: yaml.MappingNode, key: str, values: dict[str, Scalar]) -> str:
+    """A one-line flow mapping (``sign: {installed_on: 2023-09-01}``) rewritten on its line, with the
+    values merged in its order; whatever follows it on the line (a comment) is kept."""
+    start, end = node.start_mark, node.end_mark
+    if start.line != end.line:
+        raise EditError(f"{file}:{start.line + 1}: {key}: a flow mapping on one line expected; edit it by hand")
+    current: dict[str, object] = {}
+    for k, v in node.value:
+        if not isinstance(k, yaml.ScalarNode) or not isinstance(v, yaml.ScalarNode):
+            raise EditError(f"{file}:{start.line + 1}: {key}: plain values expected; edit it by hand")
+        current[k.value] = yaml.safe_load(yaml.serialize(v, Dumper=yaml.SafeDumper))
+    merged = {**current, **values}
+    if merged == current:
+        return text
+    flow = yaml.safe_dump(merged, default_flow_style=True, allow_unicode=True, width=10_000, sort_keys=False)
+    lines = text.split("\n")
+    line = lines[start.line]
+    lines[start.line] = line[: start.column] + flow.strip() + line[end.column :]
+    return "\n".join(lines)
+
+
+def _replaced_scalar(text: str, file: Path, node: yaml.MappingNode, key: str, value: Scalar, rendered: str) -> str:
+    """``text`` with ``key`` of the block ``node`` set to ``value``: its own line changed, or one line added."""
+    lines = text.split("\n")
+    for key_node, value_node in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+            if not isinstance(value_node, yaml.ScalarNode) or value_node.start_mark.line != value_node.end_mark.line:
+                raise EditError(f"{file}:{key_node.start_mark.line + 1}: {key}: a one-line value expected")
+            if value_node.value == str(value):
+                return text
+            row = value_node.start_mark.line
+            line = lines[row]
+            new_value = rendered.split(": ", 1)[1]
+            lines[row] = line[: value_node.start_mark.column] + new_value + line[value_node.end_mark.column :]
+            return "\n".join(lines)
+    column = node.value[0][0].start_mark.column
+    lines.insert(_last_line(node) + 1, " " * column + rendered)
+    return "\n".join(lines)
 
 
 def record_firmware(fleet: Fleet, device_id: str, build: str) -> bool:

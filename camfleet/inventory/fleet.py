@@ -20,6 +20,7 @@ from camfleet.model import (
     LinkRouter,
     Officer,
     Recorder,
+    Route,
     Site,
     StreamProfile,
     Strict,
@@ -71,6 +72,7 @@ class Fleet:
     link_routers: dict[str, LinkRouter] = field(default_factory=dict)
     links: dict[str, Link] = field(default_factory=dict)
     cameras: dict[str, Camera] = field(default_factory=dict)
+    routes: dict[str, Route] = field(default_factory=dict)
     origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     #: The simulator's address overlay, when one applies (:mod:`camfleet.inventory.overlay`): device id →
@@ -93,7 +95,9 @@ class Fleet:
             found = self.overlay.get(device_id)
             if found is None:
                 raise EndpointError(
-                    f"{device_id}: not in the simulator's overlay {self.overlay_file}; camfleet never reaches a device "
+                    f"{device_id}: không có trong overlay của trình mô phỏng, không bao giờ kết nối địa chỉ thật; "
+                    f"khởi động lại trình mô phỏng (camfleet sim up) hoặc bỏ CAMFLEET_OVERLAY / {device_id}: not in "
+                    f"the simulator's overlay {self.overlay_file}; camfleet never reaches a device "
                     "at its real address while CAMFLEET_OVERLAY is set: restart the simulator for this inventory "
                     "(camfleet sim up) or unset CAMFLEET_OVERLAY"
                 )

@@ -64,7 +64,9 @@ def _camera(fleet: Fleet, cam: Camera) -> dict[str, Any]:
         groups.append(group_name("vendor", device.vendor.value))
         driver = device.driver or CAMERA_DRIVERS.get(device.vendor)
     if cam.is_managed:
-        groups.append("managed_cameras")
+        # A shared camera (ONVIF only) is watched, never configured: the playbooks that change cameras
+        # target managed_cameras; snapshots.yml and the audit take shared_cameras too.
+        groups.append("shared_cameras" if driver == "onvif" else "managed_cameras")
     if cam.recorder is not None:
         groups.append(group_name("recorder", cam.recorder.id))
     if cam.network.link is not None:

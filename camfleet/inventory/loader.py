@@ -156,6 +156,8 @@ def _signature(folder: Path) -> tuple[tuple[str, int, int, int], ...]:
     """Every file under the folder with its size, mtime and inode: any edit changes it."""
     found = []
     for path in folder.rglob("*"):
+        if path.name == "known_hosts":  # the routers' pinned SSH keys: written at first contact, not town data
+            continue
         try:
             st = path.stat()
         except OSError:
@@ -179,11 +181,20 @@ def _shared(folder: Path) -> LoadResult:
 def _load(folder: Path) -> LoadResult:
     draft = Draft()
     if not folder.is_dir():
-        raise InventoryError([Problem(folder, None, "(folder)", "no such inventory folder")])
+        raise InventoryError(
+            [Problem(folder, None, "(folder)", "không có thư mục dữ liệu này / no such inventory folder")]
+        )
     files = inventory_files(folder)
     if not files:
         raise InventoryError(
-            [Problem(folder, None, "(folder)", "no inventory files (*.yml) here; is this a town folder?")]
+            [
+                Problem(
+                    folder,
+                    None,
+                    "(folder)",
+                    "không có tệp dữ liệu nào / no inventory files (*.yml) here; is this a town folder?",
+                )
+            ]
         )
     documents = [(f, doc) for f in files if (doc := _read(f, draft)) is not None]
     for vf in vars_files(folder):
@@ -198,7 +209,7 @@ def _load(folder: Path) -> LoadResult:
                     vf,
                     1,
                     "(file)",
-                    f"not encrypted: run '.venv/bin/ansible-vault encrypt {vf.name}' before committing it",
+                    f"tệp bí mật chưa được mã hóa / not encrypted: run '.venv/bin/ansible-vault encrypt {vf.name}' before committing it",
                 )
             )
 
@@ -226,7 +237,7 @@ def _read(path: Path, draft: Draft) -> dict[str, Any] | None:
                 path,
                 1,
                 "(file)",
-                f"an ansible-vault file among the inventory data; move it into {VAULT_FOLDER}/",
+                f"tệp ansible-vault lẫn trong dữ liệu / an ansible-vault file among the inventory data; move it into {VAULT_FOLDER}/",
             )
         )
         return None
@@ -236,13 +247,18 @@ def _read(path: Path, draft: Draft) -> dict[str, Any] | None:
         draft.problems.append(Problem(path, exc.line, "(yaml)", exc.message))
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        draft.problems.append(Problem(path, None, "(file)", f"cannot read: {exc}"))
+        draft.problems.append(Problem(path, None, "(file)", f"không đọc được tệp / cannot read: {exc}"))
         return None
     if doc is None:
         return {}
     if not isinstance(doc, dict):
         draft.problems.append(
-            Problem(path, 1, "(file)", f"the file must be a mapping of sections ({', '.join(TOP_LEVEL_KEYS)})")
+            Problem(
+                path,
+                1,
+                "(file)",
+                f"tệp phải gồm các mục / the file must be a mapping of sections ({', '.join(TOP_LEVEL_KEYS)})",
+            )
         )
         return None
     return doc
@@ -276,7 +292,9 @@ def _file_result(file: Path, doc: dict[str, Any]) -> FileResult:
         else:
             hint = did_you_mean(str(key), TOP_LEVEL_KEYS)
             draft.add(
-                (file, (str(key),)), str(key), f"unknown section{hint}; sections are: {', '.join(TOP_LEVEL_KEYS)}"
+                (file, (str(key),)),
+                str(key),
+                f"mục không hợp lệ / unknown section{hint}; sections are: {', '.join(TOP_LEVEL_KEYS)}",
             )
     result.problems = draft.problems
     _validated[id(doc)] = (doc, result)
@@ -287,7 +305,9 @@ def _validate_section(section: str, value: Any, file: Path, draft: Draft) -> lis
     if value is None:
         return []
     if not isinstance(value, list):
-        draft.add((file, (section,)), section, "must be a list of entries (each starting with '- ')")
+        draft.add(
+            (file, (section,)), section, "phải là một danh sách / must be a list of entries (each starting with '- ')"
+        )
         return []
     try:  # one call for the whole list: the common, valid case
         return list(enumerate(_LIST_ADAPTERS[section].validate_python(value)))
@@ -323,7 +343,7 @@ def _assemble(folder: Path, documents: list[tuple[Path, dict[str, Any]]], draft:
                 draft.add(
                     (file, ("town",)),
                     "town",
-                    f"a second town section (the first is in {town[1].file.name}); one folder holds one town",
+                    f"có hai mục town / a second town section (the first is in {town[1].file.name}); one folder holds one town",
                 )
             else:
                 town = (result.town, Origin(file, ("town",)))
@@ -332,7 +352,12 @@ def _assemble(folder: Path, documents: list[tuple[Path, dict[str, Any]]], draft:
     if town is None or towns_clash:
         if town is None and not draft.has_errors:
             draft.problems.append(
-                Problem(folder, None, "town", "no file has a 'town' section; add one (see inventory/ngoc-lac/town.yml)")
+                Problem(
+                    folder,
+                    None,
+                    "town",
+                    "thiếu mục town / no file has a 'town' section; add one (see templates/town/town.yml.j2, or run camfleet town new)",
+                )
             )
         return None
     fleet = Fleet(folder=folder, town=town[0], town_origin=town[1], origins=origins)
@@ -357,7 +382,7 @@ def _collect(
             draft.add(
                 (file, (section, index, "id" if section != "firmware" else "model")),
                 key,
-                f"duplicate {section[:-1].replace('_', ' ')} '{key}'; first defined in "
+                f"mã bị trùng / duplicate {section[:-1].replace('_', ' ')} '{key}'; first defined in "
                 f"{seen.file.name} ({section}[{seen.path[1]}]); give each a unique id",
             )
             continue

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic_core import ErrorDetails
 
+from camfleet.inventory.glossary import vietnamese_first as _vietnamese_first
 from camfleet.inventory.problems import DocPath
 from camfleet.model import CVE_PATTERN, ID_PATTERN, IPV4_PATTERN, IPV4_PREFIX_PATTERN, MAC_PATTERN, Strict
 
@@ -55,12 +56,12 @@ def dotted(*parts: str | int) -> str:
 
 
 _PATTERN_HELP = {
-    ID_PATTERN: "use lower-case letters, digits and '-' only, e.g. cam-kp01-03",
-    MAC_PATTERN: "write it lower-case with colons, e.g. 44:19:b6:0a:1c:2e",
-    r"^[0-9a-f]{64}$": "write the SHA-256 as 64 lower-case hex digits (sha256sum FILE)",
-    IPV4_PATTERN: "write an IPv4 address, e.g. 10.78.1.2",
-    IPV4_PREFIX_PATTERN: "write an IPv4 address with its prefix length, e.g. 10.78.1.0/29",
-    CVE_PATTERN: "write a CVE id as CVE-<year>-<number>, e.g. CVE-2021-36260",
+    ID_PATTERN: "chỉ dùng chữ thường, chữ số và '-' / use lower-case letters, digits and '-' only, e.g. cam-kp01-03",
+    MAC_PATTERN: "viết chữ thường, có dấu hai chấm / write it lower-case with colons, e.g. 44:19:b6:0a:1c:2e",
+    r"^[0-9a-f]{64}$": "viết SHA-256 bằng 64 chữ số hex thường / write the SHA-256 as 64 lower-case hex digits (sha256sum FILE)",
+    IPV4_PATTERN: "viết một địa chỉ IPv4 / write an IPv4 address, e.g. 10.78.1.2",
+    IPV4_PREFIX_PATTERN: "viết địa chỉ IPv4 kèm độ dài tiền tố / write an IPv4 address with its prefix length, e.g. 10.78.1.0/29",
+    CVE_PATTERN: "viết mã CVE / write a CVE id as CVE-<year>-<number>, e.g. CVE-2021-36260",
 }
 
 
@@ -69,38 +70,54 @@ def explain(err: ErrorDetails, model: type[Strict], loc: tuple[Any, ...]) -> str
     kind = err["type"]
     got = err.get("input")
     if kind == "missing":
-        return "required field is missing; add it"
+        return "thiếu trường bắt buộc; hãy thêm vào / required field is missing; add it"
     if kind == "extra_forbidden":
         name = str(loc[-1]) if loc else "?"
         if looks_secret(name):
-            return f"'{name}' looks like a secret: secrets live only in the ansible-vault file vault/secrets.yml"
+            return f"'{name}' là thông tin bí mật, chỉ để trong vault/secrets.yml / '{name}' looks like a secret: secrets live only in the ansible-vault file vault/secrets.yml"
         if looks_personal(name):
-            return f"'{name}' is personal data: names and phone numbers live only in the ansible-vault file vault/contacts.yml, keyed by the household id"
+            return f"'{name}' là dữ liệu cá nhân, chỉ để trong vault/contacts.yml / '{name}' is personal data: names and phone numbers live only in the ansible-vault file vault/contacts.yml, keyed by the household id"
         known = _fields_at(model, loc[:-1])
-        return f"unknown field '{name}'{did_you_mean(name, known)}; allowed here: {', '.join(known)}"
+        return f"trường không hợp lệ '{name}' / unknown field '{name}'{did_you_mean(name, known)}; allowed here: {', '.join(known)}"
     if kind == "enum":
         expected = err.get("ctx", {}).get("expected", "")
-        return f"'{got}' is not allowed; use one of {expected}"
+        return f"giá trị '{got}' không được phép / '{got}' is not allowed; use one of {expected}"
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
-        return f"'{got}' is not allowed; use {expected}"
+        return f"giá trị '{got}' không được phép / '{got}' is not allowed; use {expected}"
     if kind == "string_pattern_mismatch":
         pattern = err.get("ctx", {}).get("pattern", "")
-        return f"'{got}' is malformed; {_PATTERN_HELP.get(pattern, f'it must match {pattern}')}"
+        fix = _PATTERN_HELP.get(pattern, f"phải khớp mẫu / it must match {pattern}")
+        vi, _, en = fix.partition(" / ")
+        return f"'{got}' sai định dạng, {vi} / '{got}' is malformed; {en}"
     if kind == "string_type" and isinstance(got, int | float | bool | dt.date):
         read_as = "true/false" if isinstance(got, bool) else "date" if isinstance(got, dt.date) else "number"
-        return f"{got} was read as a {read_as}, not text; put it in quotes"
+        return f"{got} bị đọc thành số/ngày, không phải chữ; hãy đặt trong dấu nháy / {got} was read as a {read_as}, not text; put it in quotes"
     if loc and loc[-1] in ("lat", "lon") and kind in ("less_than_equal", "greater_than_equal"):
         limit = 90 if loc[-1] == "lat" else 180
-        return f"must be between -{limit} and {limit} (got {got}); are latitude and longitude swapped?"
+        return f"phải từ -{limit} đến {limit} (đang là {got}) / must be between -{limit} and {limit} (got {got}); are latitude and longitude swapped?"
+    if (
+        len(loc) >= 3
+        and loc[-3] == "points"
+        and loc[-1] in (0, 1)
+        and kind in ("less_than_equal", "greater_than_equal")
+    ):
+        limit = 90 if loc[-1] == 0 else 180
+        return (
+            f"phải từ -{limit} đến {limit} (đang là {got}) / must be between -{limit} and {limit} (got {got}); "
+            "a route point is [lat, lon]: are they swapped?"
+        )
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"must be a mapping of fields (got {type(got).__name__})"
+        return f"phải là một bảng các trường / must be a mapping of fields (got {type(got).__name__})"
     if kind == "list_type":
-        return f"must be a list (got {type(got).__name__})"
+        return f"phải là một danh sách / must be a list (got {type(got).__name__})"
     if kind == "value_error":  # a rule between fields of one entry (model.py validators say it whole)
-        return str(err.get("ctx", {}).get("error", err["msg"]))
+        rule = str(err.get("ctx", {}).get("error", err["msg"]))
+        return rule if _vietnamese_first(rule) else f"mục này chưa đúng quy tắc / {rule}"
     msg = err["msg"]
-    return f"{msg[0].lower()}{msg[1:]} (got {got!r})" if not isinstance(got, dict | list) else msg
+    if isinstance(got, dict | list):
+        return f"giá trị không hợp lệ / {msg[0].lower()}{msg[1:]}"
+    return f"giá trị không hợp lệ / {msg[0].lower()}{msg[1:]} (got {got!r})"
 
 
 def _fields_at(model: type[Strict], loc: tuple[Any, ...]) -> list[str]:
@@ -168,4 +185,28 @@ def control_character(char: str, column: int) -> str:
     return (
         f"ký tự điều khiển không được phép / control character U+{ord(char):04X}{name} at column {column}: "
         "YAML does not allow it; delete it (was the file copied from a binary or a word processor?)"
+    )
+
+
+# The words of a surveyed route that does not fit the town (checks.routes), Vietnamese first.
+
+
+def route_point_outside(lat: float, lon: float, box: Any, kind: str) -> str:
+    """``kind``: the town's word (``Town.kind``: xã, phường, thị trấn)."""
+    return (
+        f"điểm của tuyến nằm ngoài địa bàn {kind} / route point ({lat}, {lon}) is outside the town's bounding box "
+        f"[{box.south}..{box.north} N, {box.west}..{box.east} E]; points are [lat, lon]: are they swapped?"
+    )
+
+
+def route_no_site(site: str, known: Iterable[str]) -> str:
+    choices = sorted(known)
+    shown = ", ".join(choices[:8]) + (", ..." if len(choices) > 8 else "")
+    return f"không có khu phố '{site}' / no site '{site}'; use one of: {shown}"
+
+
+def route_too_short() -> str:
+    return (
+        "tuyến không có chiều dài / the route has no length: all its points are the same place; "
+        "survey at least its two ends"
     )

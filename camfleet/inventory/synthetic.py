@@ -13,6 +13,7 @@ benchmarks and the scale tests use it.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import sys
 from pathlib import Path
@@ -73,8 +74,9 @@ def _camera(
     return cam
 
 
-def write_town(folder: Path, cameras: int) -> Path:
-    """Write a valid town of about ``cameras`` cameras into ``folder``; returns the folder."""
+def write_town(folder: Path, cameras: int, town_id: str = "synthetic") -> Path:
+    """Write a valid town of about ``cameras`` cameras into ``folder``; returns the folder.
+    ``town_id``: the town's id (a province is several towns, each its own id)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "sites").mkdir(exist_ok=True)
     sites = math.ceil(cameras / CAMERAS_PER_SITE)
@@ -82,6 +84,7 @@ def write_town(folder: Path, cameras: int) -> Path:
     recorder_no, channel = 1, 0
     link_no = 0
     total = 0
+    placed: list[tuple[float, float, str]] = []
     for s in range(sites):
         site = f"kp-{s + 1:03d}"
         households, links, routers, cams = [], [], [], []
@@ -142,6 +145,7 @@ def write_town(folder: Path, cameras: int) -> Path:
             spend += CAMERA_COST + ROUTER_COST
             town_cams += 1
         total += spend
+        placed += [(c["location"]["lat"], c["location"]["lon"], site) for c in cams]
         doc = {
             "sites": [{"id": site, "name": f"Khu phố {s + 1}", "fund_vnd": spend}],
             "households": households,
@@ -177,6 +181,7 @@ def write_town(folder: Path, cameras: int) -> Path:
         )
         total += RECORDER_COST + 5 * DISK_COST
     _dump(folder / "station.yml", {"recorders": recorders})
+    _dump(folder / "routes.yml", {"routes": _routes(placed)})
     _dump(
         folder / "profiles.yml",
         {
@@ -213,7 +218,7 @@ def write_town(folder: Path, cameras: int) -> Path:
         folder / "town.yml",
         {
             "town": {
-                "id": "synthetic",
+                "id": town_id,
                 "name": f"Synthetic town of {cameras} cameras",
                 "province": "Thanh Hóa",
                 "district": "Synthetic",
@@ -228,10 +233,55 @@ def write_town(folder: Path, cameras: int) -> Path:
     return folder
 
 
-def simulable_town(folder: Path, cameras: int) -> Path:
+#: Routes are drawn through the cameras of each square of this many degrees (about 1 km).
+ROUTE_CELL_DEG = 0.01
+
+
+def _routes(placed: list[tuple[float, float, str]]) -> list[dict[str, Any]]:
+    """One street per ~1 km square, from camera to nearest camera (cameras stand on the streets they watch)."""
+    cells: dict[tuple[int, int], list[tuple[float, float, str]]] = {}
+    for lat, lon, site in placed:
+        cells.setdefault((int(lat / ROUTE_CELL_DEG), int(lon / ROUTE_CELL_DEG)), []).append((lat, lon, site))
+    routes = []
+    for number, (_, found) in enumerate(sorted(cells.items())):
+        rest = sorted({(lat, lon): (lat, lon, site) for lat, lon, site in found}.values())  # one point per place
+        if len(rest) < 2:
+            continue
+        chain = [rest.pop(0)]
+        while rest:
+            last = chain[-1]
+            nearest = min(range(len(rest)), key=lambda i: (rest[i][0] - last[0]) ** 2 + (rest[i][1] - last[1]) ** 2)
+            chain.append(rest.pop(nearest))
+        routes.append(
+            {
+                "id": f"route-{number:05d}",
+                "name": f"Đường số {number + 1}",
+                "kind": "street" if number % 4 else "alley",
+                "priority": number % 5 + 1,
+                "sites": sorted({site for _, _, site in chain}),
+                "points": _surveyed([(lat, lon) for lat, lon, _ in chain]),
+            }
+        )
+    return routes
+
+
+def _surveyed(chain: list[tuple[float, float]], step_m: float = 50.0) -> list[list[float]]:
+    """The chain with a point every ``step_m`` at most, as a GPS walk records a street."""
+    out = [[chain[0][0], chain[0][1]]]
+    for (lat0, lon0), (lat1, lon1) in itertools.pairwise(chain):
+        metres = math.hypot((lat1 - lat0) * 111_195, (lon1 - lon0) * 111_195 * math.cos(math.radians(lat0)))
+        steps = max(1, math.ceil(metres / step_m))
+        out += [
+            [round(lat0 + (lat1 - lat0) * k / steps, 6), round(lon0 + (lon1 - lon0) * k / steps, 6)]
+            for k in range(1, steps + 1)
+        ]
+    return out
+
+
+def simulable_town(folder: Path, cameras: int, town_id: str = "synthetic") -> Path:
     """A synthetic town of about ``cameras`` town cameras, with a vault (every login :data:`PASSWORD`,
     opened by the demo password file beside it) and an inventory source for Ansible."""
-    write_town(folder, int(cameras / TOWN_SHARE) + 1)
+    write_town(folder, int(cameras / TOWN_SHARE) + 1, town_id)
     fleet = load(folder, overlay=False).fleet
     creds = {
         i: {"username": "admin", "password": PASSWORD} for i in [*fleet.cameras, *fleet.recorders, *fleet.link_routers]

@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 
 from camfleet.inventory import messages
+from camfleet.inventory.glossary import vietnamese_first
 from camfleet.inventory.problems import DocPath
 
 _CACHE_FORMAT = 2
@@ -62,11 +63,14 @@ def _check_new_key(mapping: dict[Any, Any], key: Any, key_node: yaml.Node) -> No
         duplicate = key in mapping
     except TypeError:
         raise yaml.constructor.ConstructorError(
-            None, None, "a mapping key must be a plain value", key_node.start_mark
+            None, None, "khóa YAML phải là giá trị đơn / a mapping key must be a plain value", key_node.start_mark
         ) from None
     if duplicate:
         raise yaml.constructor.ConstructorError(
-            None, None, f"duplicate key {key!r}: each key may appear once per mapping", key_node.start_mark
+            None,
+            None,
+            f"khóa YAML bị trùng / duplicate key {key!r}: each key may appear once per mapping",
+            key_node.start_mark,
         )
 
 
@@ -317,18 +321,24 @@ def parse_text(text: str, path: Path) -> Any:
     except yaml.reader.ReaderError:
         found = _UNACCEPTABLE.search(text)
         if found is None:
-            raise YamlSyntaxError(path, None, "YAML syntax: a character YAML does not allow") from None
+            raise YamlSyntaxError(
+                path, None, "lỗi cú pháp YAML / YAML syntax: a character YAML does not allow"
+            ) from None
         at, column = _line_and_column(text, found.start())
         raise YamlSyntaxError(path, at, messages.control_character(found.group(), column)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         message = " ".join(part for part in (exc.context, exc.problem) if part)
-        raise YamlSyntaxError(path, line, f"YAML syntax: {message}") from None
+        if not vietnamese_first(message):  # our own refusals (a duplicate key) say it in Vietnamese already
+            message = f"lỗi cú pháp YAML / YAML syntax: {message}"
+        raise YamlSyntaxError(path, line, message) from None
     except yaml.YAMLError as exc:
-        raise YamlSyntaxError(path, None, f"YAML syntax: {exc}") from None
+        raise YamlSyntaxError(path, None, f"lỗi cú pháp YAML / YAML syntax: {exc}") from None
     except RecursionError:  # MAX_DEPTH keeps nesting far below the limit: only a caller's deep stack gets here
-        raise YamlSyntaxError(path, None, "YAML nested too deeply to be an inventory file") from None
+        raise YamlSyntaxError(
+            path, None, "YAML lồng quá sâu / YAML nested too deeply to be an inventory file"
+        ) from None
 
 
 def read_yaml(path: Path | str) -> Any:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from camfleet.drivers import open_driver, open_router
 from camfleet.drivers.base import Driver
+from camfleet.drivers.routeros.hostkeys import Mode
 from camfleet.inventory.fleet import Fleet
 
 if TYPE_CHECKING:  # the driver module imports netmiko; open_router loads it when a router is driven
@@ -49,9 +50,17 @@ def connect(fleet: Fleet, device_id: str, login: Credentials, *, timeout: float)
         raise JobError(_reason(err)) from None
 
 
-def connect_router(fleet: Fleet, router_id: str, login: Credentials, *, timeout: float) -> RouterOsDriver:
-    """The RouterOS driver for a link router of the town; JobError when there is none or it must not be reached."""
+def connect_router(
+    fleet: Fleet, router_id: str, login: Credentials, *, timeout: float, host_keys: Mode | None = None
+) -> RouterOsDriver:
+    """The RouterOS driver for a link router of the town; JobError when there is none or it must not be reached.
+
+    A job a person runs pins an unknown router's SSH host key at first contact (``host_keys``
+    defaults to ``record``); a changed key is refused unless ``accept`` is given.
+    """
     try:
-        return open_router(fleet, router_id, login.username, login.password, timeout=timeout)
+        return open_router(
+            fleet, router_id, login.username, login.password, timeout=timeout, host_keys=host_keys or Mode.RECORD
+        )
     except (KeyError, ValueError) as err:
         raise JobError(_reason(err)) from None

@@ -130,6 +130,11 @@ def audit_default_login(
         audit.reason = "no device recorded in the inventory; nothing to try"
         return audit
     try:
+        if driver_name(entry) == "onvif":  # a shared camera: read through ONVIF, its logins are its owner's
+            raise ValueError(
+                f"{device_id}: camera của chủ nhà, chỉ đọc qua ONVIF: không thử mật khẩu mặc định / "
+                "a shared owner camera read through ONVIF only, no factory login tried"
+            )
         defaults = FACTORY_DEFAULTS[_family(driver_name(entry))]
     except ValueError as err:
         audit.reason = f"{str(err).split(': ', 1)[-1]}; check its password by hand with the owner"

@@ -100,11 +100,13 @@ def snapshot(
     with connect(fleet, device_id, login, timeout=timeout) as driver:
         jpeg = driver.snapshot(channel) if isinstance(driver, RecorderDriver) else driver.snapshot()  # type: ignore[call-arg]
     if not is_whole_jpeg(jpeg):
-        raise JobError(f"{device_id}: the picture the device sent is not a whole JPEG ({len(jpeg)} bytes)")
+        raise JobError(
+            f"{device_id}: ảnh chụp không trọn vẹn / the picture the device sent is not a whole JPEG ({len(jpeg)} bytes)"
+        )
     try:
         return save(path, jpeg, check=check, mode=0o644)
     except OSError as err:
-        raise JobError(f"{device_id}: cannot write {path}: {err.strerror}") from None
+        raise JobError(f"{device_id}: không ghi được tệp / cannot write {path}: {err.strerror}") from None
 
 
 # --------------------------------------------------------------------------- configuration backups

@@ -302,7 +302,7 @@ def _gate(fleet: Fleet, entry: Camera | Recorder, login: Credentials, checks: Ga
         if checks.recorder_login is not None and entry.recorder is not None:
             nvr = connect(fleet, entry.recorder.id, checks.recorder_login, timeout=timeout)
             if not isinstance(nvr, RecorderDriver):
-                raise JobError(f"{entry.recorder.id} is not a recorder")
+                raise JobError(f"không phải đầu ghi / {entry.recorder.id} is not a recorder")
             gate.channel = RecorderChannel(nvr, entry.recorder.channel)
     return gate
 
@@ -346,7 +346,7 @@ def firmware_device(
     image = None
     if upgrade_to_approved and not check:
         if store is None:
-            raise JobError(f"{device_id}: store is required to upgrade", **facts)
+            raise JobError(f"{device_id}: thiếu thư mục lưu firmware / store is required to upgrade", **facts)
         try:  # before anything is sent: a wrong file never reaches a device
             image = verified_file(store, planned.file, planned.sha256).read_bytes()
         except FirmwareError as err:
@@ -359,10 +359,13 @@ def firmware_device(
         except DriverError as err:
             raise err.with_facts(**facts) from None
         if not seen.activated:
-            raise JobError(f"{device_id}: not activated; provision it first (playbooks/provision.yml)", **facts)
+            raise JobError(
+                f"{device_id}: thiết bị chưa kích hoạt / not activated; provision it first (playbooks/provision.yml)",
+                **facts,
+            )
         if seen.model and seen.model != planned.model:
             raise JobError(
-                f"{device_id}: the device reports model {seen.model}, the inventory says {planned.model}; "
+                f"{device_id}: model thiết bị không khớp dữ liệu / the device reports model {seen.model}, the inventory says {planned.model}; "
                 "not flashing another model's firmware",
                 **facts,
             )
@@ -380,12 +383,21 @@ def firmware_device(
                 else None
             ),
         )
+        # The device, not the entry, says what it runs: an entry left behind (a flash killed after the
+        # device took the new build, a hand flash) is corrected here, before anything is decided.
+        listed = entry.firmware if isinstance(entry, Recorder) else (entry.device.firmware if entry.device else None)
         facts["inventory_updated"] = _recorded(fleet, entry, seen.firmware, run, write)
+        corrected = (
+            f"; kho đã được sửa theo thiết bị / inventory corrected to what the device runs: {listed} -> {seen.firmware}"
+            if facts["inventory_updated"]
+            else ""
+        )
         if status.up_to_date or not upgrade_to_approved:
             where = (
                 "runs the approved build" if status.up_to_date else f"would go {status.current} -> {status.approved}"
             )
-            run.msg = f"{device_id} {where}"
+            run.changed = bool(facts["inventory_updated"])
+            run.msg = f"{device_id} {where}{corrected}"
             return run
         if check:
             run.changed, run.msg = True, f"{device_id}: would upgrade {status.current} -> {status.approved}"
@@ -406,7 +418,7 @@ def firmware_device(
     facts.update(progress=log.samples, log=log.lines, health=health.as_dict())
     if health.problems:
         raise JobError(
-            f"{device_id}: upgraded to {health.build} but unhealthy: {'; '.join(health.problems)}",
+            f"{device_id}: đã nâng cấp nhưng thiết bị chưa ổn định / upgraded to {health.build} but unhealthy: {'; '.join(health.problems)}",
             changed=True,
             **facts,
         )

@@ -437,7 +437,7 @@ def _search_recorder(
     try:
         with connect(fleet, recorder_id, Credentials(login["username"], login["password"]), timeout=timeout) as nvr:
             if not isinstance(nvr, RecorderDriver):
-                raise JobError(f"{recorder_id} is not a recorder")
+                raise JobError(f"không phải đầu ghi / {recorder_id} is not a recorder")
             for chosen, cam in cams:
                 assert cam.recorder is not None
                 out.append(_coverage(nvr, chosen, cam.recorder.channel, recorder_id, window))
@@ -538,12 +538,14 @@ def export(
     docstring); the package is sealed (manifest, signature, SHA256SUMS) and zipped."""
     folder = out_dir / _safe(req.case)
     if folder.exists() and any(folder.iterdir()):
-        raise JobError(f"{folder} exists already; export into another folder (or delete that package first)")
+        raise JobError(
+            f"gói dữ liệu đã có / {folder} exists already; export into another folder (or delete that package first)"
+        )
     work = folder / ".work"
     try:
         work.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise JobError(f"cannot write into {out_dir}: {exc.strerror}") from None
+        raise JobError(f"không ghi được vào thư mục / cannot write into {out_dir}: {exc.strerror}") from None
     clips: list[Clip] = []
     try:
         for cov in coverage:
@@ -557,7 +559,9 @@ def export(
             log.append("export", req.case, req.approved_by, package=folder.name, failed=why,
                        clips=[{"file": c.file, "sha256": c.sha256, "camera": c.camera} for c in clips])  # fmt: skip
             if isinstance(exc, OSError):
-                raise JobError(f"cannot write the package {folder}: {why}; nothing was kept") from None
+                raise JobError(
+                    f"không ghi được gói dữ liệu / cannot write the package {folder}: {why}; nothing was kept"
+                ) from None
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -643,16 +647,20 @@ def _clock(nvr: RecorderDriver) -> dict[str, Any]:
 def _check_clip(fleet: Fleet, cam: Camera, facts: MediaFacts, span: dt.timedelta) -> None:
     """The clip is the camera's main stream and covers its span within a GOP at each end."""
     if facts.codec not in ("h264", "hevc"):
-        raise JobError(f"{cam.id}: the exported clip is {facts.codec}, not H.264/H.265 video")
+        raise JobError(
+            f"{cam.id}: đoạn trích xuất không phải video H.264/H.265 / the exported clip is {facts.codec}, not H.264/H.265 video"
+        )
     profile = fleet.profiles.get(cam.stream.main) if cam.stream else None
     if profile is not None and (facts.width, facts.height) != (profile.width, profile.height):
         raise JobError(
-            f"{cam.id}: the clip is {facts.width}x{facts.height}, the camera records {profile.width}x{profile.height}"
+            f"{cam.id}: độ phân giải đoạn trích xuất không khớp camera / the clip is {facts.width}x{facts.height}, the camera records {profile.width}x{profile.height}"
         )
     slack = (profile.gop / profile.fps if profile else 4.0) + 1.0
     wanted = span.total_seconds()
     if not wanted - slack <= facts.duration_s <= wanted + 2 * slack:
-        raise JobError(f"{cam.id}: the clip lasts {facts.duration_s:.1f} s, its span {wanted:.0f} s")
+        raise JobError(
+            f"{cam.id}: thời lượng đoạn trích xuất không khớp / the clip lasts {facts.duration_s:.1f} s, its span {wanted:.0f} s"
+        )
 
 
 def _manifest(
@@ -729,7 +737,9 @@ def import_household(
     try:
         manifest = _read_manifest(manifest_path)
     except (OSError, ValueError):
-        raise JobError(f"{folder}: not an evidence package (no readable manifest.json)") from None
+        raise JobError(
+            f"{folder}: không phải gói dữ liệu chứng cứ / not an evidence package (no readable manifest.json)"
+        ) from None
     case = str(manifest["case"])
     found = fleet.households.get(household)
     consent = found.consent if found else None
@@ -769,7 +779,7 @@ def import_household(
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
         if sha256_file(target) != digest:
-            raise JobError(f"{source}: the copy differs from the file received")
+            raise JobError(f"{source}: bản sao khác tệp đã nhận / the copy differs from the file received")
         entry = {
             "file": name,
             "source": "household",
@@ -817,7 +827,7 @@ def _hash_file(path: Path) -> str:
     try:
         return sha256_file(path)
     except OSError as exc:
-        raise JobError(f"{path}: cannot read it ({exc.strerror})") from None
+        raise JobError(f"{path}: không đọc được tệp / cannot read it ({exc.strerror})") from None
 
 
 def handover(fleet: Fleet, folder: Path, log: CustodyLog, station_key: str, *, by: str, to: str) -> dict[str, Any]:
@@ -828,7 +838,9 @@ def handover(fleet: Fleet, folder: Path, log: CustodyLog, station_key: str, *, b
     try:
         manifest = _read_manifest(folder / MANIFEST)
     except (OSError, ValueError):
-        raise JobError(f"{folder}: not an evidence package (no readable manifest.json)") from None
+        raise JobError(
+            f"{folder}: không phải gói dữ liệu chứng cứ / not an evidence package (no readable manifest.json)"
+        ) from None
     case = str(manifest["case"])
     authority = str(manifest.get("authority", {}).get("id", ""))
     giver, receiver = fleet.officers.get(by), fleet.officers.get(to)
@@ -843,7 +855,9 @@ def handover(fleet: Fleet, folder: Path, log: CustodyLog, station_key: str, *, b
     checked = verify(folder, expected_fingerprint=station_key)
     if not checked.intact:
         log.append("refusal", case, by, reason="not_intact", package=folder.name, problems=checked.problems[:20])
-        raise JobError(f"{folder}: not intact, not handed over: {checked.problems[0]}")
+        raise JobError(
+            f"{folder}: gói dữ liệu không còn nguyên vẹn, không bàn giao / not intact, not handed over: {checked.problems[0]}"
+        )
     return log.append(
         "handover",
         case,
@@ -878,9 +892,11 @@ def delete_package(folder: Path, log: CustodyLog, *, by: str, reason: str) -> No
     try:
         manifest = _read_manifest(folder / MANIFEST)
     except (OSError, ValueError):
-        raise JobError(f"{folder}: not an evidence package (no readable manifest.json); nothing deleted") from None
+        raise JobError(
+            f"{folder}: không phải gói dữ liệu chứng cứ / not an evidence package (no readable manifest.json); nothing deleted"
+        ) from None
     if not reason.strip():
-        raise JobError("say why the package is deleted (--reason)")
+        raise JobError("cần ghi lý do xóa gói dữ liệu / say why the package is deleted (--reason)")
     log.append("deletion", str(manifest["case"]), by, package=folder.name, reason=reason)
     shutil.rmtree(folder)
     folder.with_suffix(".zip").unlink(missing_ok=True)

@@ -499,7 +499,9 @@ def rotate(
         if account == "admin":
             return rotator.admin(device_id, connector(fleet, device_id, timeout))
         if not isinstance(entry, Camera) or entry.recorder is None:
-            raise JobError(f"{device_id}: account=channel needs a camera with a recorder channel")
+            raise JobError(
+                f"{device_id}: tài khoản kênh cần camera có kênh đầu ghi / account=channel needs a camera with a recorder channel"
+            )
         recorder = entry.recorder.id
         key = f"{recorder}-channel-user"
         return rotator.channel_user(

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from camfleet.drivers import stream_url
 from camfleet.drivers.base import RecorderDriver
+from camfleet.drivers.errors import DriverError
 from camfleet.inventory.edit import EditError, set_scalar
 from camfleet.inventory.fleet import Fleet
 from camfleet.inventory.vault import VaultFile
@@ -47,13 +48,13 @@ def activate(
     """Activate a factory-fresh camera with a generated password written to the vault *before* the
     camera gets it; an activated camera is checked with the vault's password (never retried)."""
     if camera_id not in fleet.cameras:
-        raise JobError(f"{camera_id}: no camera with this id in the inventory")
+        raise JobError(f"{camera_id}: không có camera này trong dữ liệu / no camera with this id in the inventory")
     held = vault.read().get(CREDENTIALS, {}).get(camera_id)
     with connect(fleet, camera_id, Credentials(username, (held or {}).get("password", "")), timeout=timeout) as driver:
         if driver.activation_status():
             if held is None:
                 raise JobError(
-                    f"{camera_id} is already activated but the vault has no password for it; "
+                    f"thiết bị đã kích hoạt nhưng kho bí mật không có mật khẩu / {camera_id} is already activated but the vault has no password for it; "
                     "reset it to factory defaults or add its password with ansible-vault edit"
                 )
             driver.facts()  # proves the vault's password works (AuthError otherwise: never retried)
@@ -68,9 +69,32 @@ def activate(
                 data.setdefault(CREDENTIALS, {})[camera_id] = chosen
 
             vault.update(remember)  # in the vault before the camera has it
-        driver.activate(held["password"])
-        driver.facts()
+        try:
+            driver.activate(held["password"])
+            driver.facts()
+        except DriverError as err:  # shown to the installer as it is: never with the password in it
+            err.message = (
+                f"camera không nhận kích hoạt, mật khẩu mới đã lưu trong vault; sửa nguyên nhân rồi chạy lại "
+                f"/ activation failed: {err.message}; the new password is kept in the vault: fix the cause and "
+                f"re-run playbooks/provision.yml -l {camera_id}"
+            )
+            raise masked(err, held["password"]) from None
     return Activation(True, True, Credentials(held["username"], held["password"]))
+
+
+def masked(err: DriverError, secret: str) -> DriverError:
+    """``err`` with ``secret`` blanked wherever it shows (its message, what the device said, its facts):
+    a device that echoes the password it refused must not put it in a playbook's output."""
+    if not secret:
+        return err
+
+    def blank(value: Any) -> Any:
+        return value.replace(secret, "********") if isinstance(value, str) else value
+
+    err.message = blank(err.message)
+    err.device_said = blank(err.device_said)
+    err.facts = {key: blank(value) for key, value in err.facts.items()}
+    return err
 
 
 # --------------------------------------------------------------------------- step 4: the proof and the record
@@ -103,7 +127,7 @@ def commission(
     ``commissioned`` in its khu phố file once its sign is recorded."""
     camera = fleet.cameras.get(camera_id)
     if camera is None or camera.recorder is None:
-        raise JobError(f"{camera_id} has no recorder channel in the inventory")
+        raise JobError(f"camera chưa có kênh đầu ghi / {camera_id} has no recorder channel in the inventory")
     slot = camera.recorder
     with connect(fleet, camera_id, camera_login, timeout=timeout) as cam:
         facts = cam.facts()
@@ -118,15 +142,17 @@ def commission(
             )
         )
         if not probe.success:
-            raise JobError(f"{camera_id}: the stream delivers no video ({probe.reason}: {probe.detail})")
+            raise JobError(
+                f"{camera_id}: luồng hình không có hình / the stream delivers no video ({probe.reason}: {probe.detail})"
+            )
         jpeg = cam.snapshot()
     with connect(fleet, slot.id, recorder_login, timeout=timeout) as nvr:
         if not isinstance(nvr, RecorderDriver):
-            raise JobError(f"{slot.id} is not a recorder")
+            raise JobError(f"không phải đầu ghi / {slot.id} is not a recorder")
         state = nvr.channel_status().get(slot.channel)
     if state is None or not (state.online and state.recording):
         raise JobError(
-            f"{slot.id} channel {slot.channel} ({camera_id}) is not online and recording; run the recorder step again"
+            f"kênh đầu ghi chưa có tín hiệu và chưa ghi / {slot.id} channel {slot.channel} ({camera_id}) is not online and recording; run the recorder step again"
         )
     stream = f"{probe.codec} {probe.width}x{probe.height} {round(probe.fps_measured or 0)} fps"
     if check:
@@ -154,7 +180,7 @@ def commission(
         updated = bool(update_inventory and signed and mark_commissioned(fleet, camera))
     except (EditError, OSError) as err:
         raise JobError(
-            f"{camera_id}: commissioned, but the inventory could not be updated: {err}; set its status by hand"
+            f"{camera_id}: đã nghiệm thu nhưng chưa cập nhật được dữ liệu / commissioned, but the inventory could not be updated: {err}; set its status by hand"
         ) from None
     return Commissioning(not same or updated, stream, record, snapshot, updated)
 

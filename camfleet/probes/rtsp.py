@@ -86,7 +86,7 @@ class Reason(StrEnum):
     unsupported_codec = "unsupported_codec"  # the video track is not H.264 or H.265
     unsupported_transport = "unsupported_transport"  # 461: no RTP over TCP interleaved
     no_video = "no_video"  # the SDP has no video track
-    no_frames = "no_frames"  # PLAY answered 200 but no RTP arrived: frozen stream
+    no_frames = "no_frames"  # PLAY answered 200 but no RTP arrived, or PLAY never answered: frozen stream
     no_keyframe = "no_keyframe"  # RTP arrived but not the wanted keyframes within the budget
 
 
@@ -854,7 +854,10 @@ async def probe_stream(
     except ProbeFailed as failure:
         result.reason, result.detail = failure.reason, failure.detail
     except TimeoutError:
-        if not result.success:  # a TEARDOWN cut short by the budget does not undo a success
+        if not result.success and probe.step == "PLAY":
+            # It answered DESCRIBE and SETUP: the camera is there, its encoder is stuck (a freeze, not an outage).
+            result.reason, result.detail = Reason.no_frames, f"PLAY not answered within {timeout:g}s: encoder stalled"
+        elif not result.success:  # a TEARDOWN cut short by the budget does not undo a success
             result.reason, result.detail = Reason.timeout, f"no answer to {probe.step} within {timeout:g}s"
     except ConnectionRefusedError as exc:
         result.reason, result.detail = Reason.refused, str(exc)

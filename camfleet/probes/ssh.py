@@ -16,6 +16,9 @@ from dataclasses import dataclass
 
 #: The longest banner line read: RFC 4253 allows 255 bytes.
 BANNER_MAX = 255
+#: The stream's buffer limit: a line with no end within it is a bad banner, and no more than about
+#: twice this is ever held, whatever the far end sends (asyncio's default would let 64 KB pile up).
+LINE_LIMIT = 1024
 
 
 @dataclass(frozen=True)
@@ -37,18 +40,23 @@ async def ssh_banner(host: str, port: int, *, timeout: float) -> BannerResult:
     connect_s: float | None = None
     try:
         async with asyncio.timeout(timeout):
-            reader, writer = await asyncio.open_connection(host, port)
+            reader, writer = await asyncio.open_connection(host, port, limit=LINE_LIMIT)
             connect_s = loop.time() - start
             try:
-                line = await reader.readline()
+                line: bytes | None = await reader.readline()
+            except ValueError:  # asyncio's LimitOverrunError as readline() raises it: no newline in time
+                line = None
             finally:
                 writer.transport.abort()
     except TimeoutError:
         return BannerResult(False, "timeout", "no SSH banner within the budget", connect_s)
     except ConnectionRefusedError as exc:
         return BannerResult(False, "refused", str(exc))
-    except (OSError, ValueError) as exc:  # ValueError: a line longer than the stream's limit
+    except OSError as exc:
         return BannerResult(False, "unreachable", str(exc) or type(exc).__name__, connect_s)
+    if line is None:
+        what = f"no end of line within {LINE_LIMIT} bytes (an SSH banner is at most {BANNER_MAX})"
+        return BannerResult(False, "bad_banner", what, connect_s)
     banner = line[:BANNER_MAX]
     if not banner.startswith(b"SSH-"):
         what = "closed without a banner" if not banner else f"not SSH: {banner[:40]!r}"

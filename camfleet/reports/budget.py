@@ -10,17 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from camfleet.inventory import glossary
 from camfleet.inventory.fleet import Fleet
 from camfleet.inventory.plans import BudgetReport, budget_rows
-from camfleet.model import Funding
 from camfleet.reports.document import Column, Document, Table
 
-FUNDING_VI = {
-    Funding.site_fund: "Quỹ khu phố",
-    Funding.town_board: "Ngân sách thị trấn",
-    Funding.owner: "Chủ hộ tự có",
-    Funding.donation: "Xã hội hóa",
-}
+#: Who pays, as the plan words it: xã hội hóa throughout (the glossary's words).
 
 
 def as_json(fleet: Fleet, report: BudgetReport) -> dict[str, Any]:
@@ -64,22 +59,17 @@ def as_json(fleet: Fleet, report: BudgetReport) -> dict[str, Any]:
 
 
 def as_document(fleet: Fleet, report: BudgetReport) -> Document:
+    words = glossary.town_words(fleet.town.kind)
+    funding = glossary.funding(fleet.town.kind)
     statuses = ["commissioned", "installed", "surveyed", "planned", "faulty", "retired"]
-    status_vi = {
-        "commissioned": "đã nghiệm thu",
-        "installed": "đã lắp",
-        "surveyed": "đã khảo sát",
-        "planned": "kế hoạch",
-        "faulty": "hỏng",
-        "retired": "đã gỡ",
-    }
+    status_vi = {key: term.vi for key, term in glossary.STATUS.items()}
     sites = Table(
         "Dự toán theo khu phố",
         "Budget per neighbourhood (khu phố)",
         [
             Column("site", "Khu phố", "Neighbourhood"),
-            Column("community", "Camera loại 1", "Community cams", True),
-            Column("town", "Camera loại 2", "Town cams", True),
+            Column("community", "Camera loại hình 1", "Community cams", True),
+            Column("town", "Camera loại hình 2", "Town cams", True),
             Column("status", "Tình trạng", "Status"),
             Column("cameras_vnd", "Camera (đ)", "Cameras (VND)", True),
             Column("routers_vnd", "Router (đ)", "Link routers (VND)", True),
@@ -109,7 +99,7 @@ def as_document(fleet: Fleet, report: BudgetReport) -> Document:
         },
     )
     station = Table(
-        "Thiết bị tại Công an thị trấn",
+        f"Thiết bị tại {words.police.vi}",
         "Station equipment",
         [
             Column("item", "Hạng mục", "Item"),
@@ -124,7 +114,7 @@ def as_document(fleet: Fleet, report: BudgetReport) -> Document:
                 "quantity": r.quantity,
                 "unit_vnd": r.unit_vnd,
                 "amount_vnd": r.amount_vnd,
-                "funding": FUNDING_VI[Funding(r.funding)],
+                "funding": funding[r.funding].vi,
             }
             for r in report.station
         ],
@@ -134,15 +124,18 @@ def as_document(fleet: Fleet, report: BudgetReport) -> Document:
         "Tổng hợp theo nguồn kinh phí",
         "Totals by funding source",
         [Column("funding", "Nguồn", "Funding"), Column("amount_vnd", "Số tiền (đ)", "Amount (VND)", True)],
-        [{"funding": f"{FUNDING_VI[Funding(k)]} / {k}", "amount_vnd": v} for k, v in report.by_funding().items()],
+        [{"funding": str(funding[k]), "amount_vnd": v} for k, v in report.by_funding().items()],
         {"funding": "TỔNG CỘNG / GRAND TOTAL", "amount_vnd": report.total_vnd},
     )
     match = "khớp" if report.total_vnd == report.plan_total_vnd else "KHÔNG khớp"
     notes = [
         f"Tổng dự toán {_dots(report.total_vnd)} đ {match} với kế hoạch ({_dots(report.plan_total_vnd)} đ). "
         f"/ Total {'matches' if match == 'khớp' else 'does NOT match'} the plan.",
-        "Camera loại 1: camera của hộ dân, cơ sở, cơ quan, trường học quay ra đường; loại 2: camera mới do khu phố đầu tư. "
-        "/ Kind 1: community cameras re-aimed at the street; kind 2: new town cameras.",
+        "Camera loại hình 1: camera của hộ dân, cơ sở, cơ quan, trường học quay ra đường; loại hình 2: camera mới do "
+        "khu phố đầu tư. / Kind 1: community cameras re-aimed at the street; kind 2: new town cameras.",
+        f"Toàn bộ kinh phí là xã hội hóa: quỹ khu phố cho camera và router, {words.board.vi} cho đầu ghi, ổ cứng, "
+        f"màn hình tại {words.police.vi}. / Funded entirely by community contributions: khu phố funds for cameras and "
+        f"routers, the {words.board.en} for the station's recorders, disks and screens.",
     ]
     return Document(
         f"DỰ TOÁN KINH PHÍ HỆ THỐNG CAMERA AN NINH — {fleet.town.name.upper()}",

@@ -14,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from camfleet.inventory import glossary
 from camfleet.inventory.fleet import Fleet
 from camfleet.model import Camera
 from camfleet.reports.document import markdown_text
@@ -37,6 +38,12 @@ def record_text(fleet: Fleet, camera: Camera, checks: Checks, when: dt.datetime)
     loc = camera.location
     sign = camera.sign.installed_on if camera.sign and camera.sign.installed_on else None
     e = markdown_text
+
+    def known(value: str | None) -> str:
+        """What the device said, or the glossary's word for nothing read (never "None")."""
+        return e(value) if value else str(glossary.FIRMWARE_UNKNOWN)
+
+    commissioned = glossary.STATUS["commissioned"]
     lines = [
         f"# Biên bản nghiệm thu camera / Commissioning record — {e(camera.id)}",
         "",
@@ -44,24 +51,30 @@ def record_text(fleet: Fleet, camera: Camera, checks: Checks, when: dt.datetime)
         f"- Khu phố / Neighbourhood: {e(fleet.sites[camera.site].name)} ({e(camera.site)})",
         f"- Vị trí / Location: {e(loc.landmark or '')} — {e(loc.street)} ({loc.lat}, {loc.lon}), "
         f"hướng / bearing {loc.bearing_deg}°",
-        f"- Thiết bị / Device: {e(checks.model)}, số sê-ri / serial {e(checks.serial)}, firmware {e(checks.firmware)}",
+        f"- Thiết bị / Device: {known(checks.model)}, số sê-ri / serial {known(checks.serial)}, "
+        f"firmware {known(checks.firmware)}",
         f"- Luồng hình / Stream (luồng phụ / sub): {e(checks.stream)}",
-        f"- Đầu ghi / Recorder: {e(checks.recorder)}",
+        f"- {glossary.RECORDER.vi.capitalize()} / Recorder: {e(checks.recorder)}",
         f"- Ảnh kiểm tra góc quay / Aim-check snapshot: {e(checks.snapshot.name)}",
         "- Cấu hình / Settings: tên, múi giờ, NTP, chữ OSD, luồng chính/phụ, vùng che riêng tư; UPnP, P2P, telnet, SSH tắt "
         "/ name, time zone, NTP, OSD text, main/sub stream, privacy masks; UPnP, P2P, telnet, SSH off",
         "- Mật khẩu / Password: lưu trong vault (vault/secrets.yml) / kept in the vault",
     ]
     if sign is not None:
-        lines.append(f"- Biển CAMERA AN NINH / Sign: đã lắp / installed {sign.isoformat()}")
-        lines.append("- Trạng thái / Status: commissioned (đã cập nhật trong inventory / set in the inventory)")
+        installed = glossary.STATUS["installed"]
+        lines.append(f"- Biển CAMERA AN NINH / Sign: {installed.vi} / {installed.en} {sign.isoformat()}")
+        lines.append(
+            f"- Trạng thái / Status: {commissioned.vi} / {commissioned.en} "
+            "(đã cập nhật trong inventory / set in the inventory)"
+        )
     else:
         lines += [
             "- Biển CAMERA AN NINH / Sign: **chưa ghi nhận / not recorded**",
             "",
-            "Việc còn lại / Left to do: lắp biển, ghi `sign.installed_on` và `status: commissioned` cho camera này "
-            "trong file khu phố, rồi chạy `camfleet validate`. / Put up the sign, then set `sign.installed_on` and "
-            "`status: commissioned` for this camera in its khu phố file and run `camfleet validate`.",
+            f"Việc còn lại / Left to do: lắp biển, ghi nhận bằng `camfleet sign {e(camera.id)} --installed-on NGÀY` "
+            "rồi chạy lại bước nghiệm thu (trạng thái thành `commissioned`). / Put up the sign, record it with "
+            f"`camfleet sign {e(camera.id)} --installed-on YYYY-MM-DD`, then run the commissioning step again "
+            "(it sets `status: commissioned`).",
         ]
     return "\n".join(lines) + "\n"
 

@@ -47,6 +47,8 @@ class Document:
     subtitle: str
     tables: list[Table]
     notes: list[str] = field(default_factory=list)
+    #: A line printed in bold under the title on every format (e.g. "contains contact details").
+    banner: str | None = None
 
 
 def fmt(value: Any) -> str:
@@ -61,7 +63,7 @@ def fmt(value: Any) -> str:
 
 
 def render_table(doc: Document) -> str:
-    out = [doc.title_vi, doc.title_en, doc.subtitle, ""]
+    out = [doc.title_vi, doc.title_en, doc.subtitle, *([f"*** {doc.banner} ***"] if doc.banner else []), ""]
     for table in doc.tables:
         out += [f"{table.heading_vi} / {table.heading_en}", ""]
         rows = [*table.rows, *([table.footer] if table.footer else [])]
@@ -101,12 +103,35 @@ def render_csv(doc: Document) -> str:
     return buf.getvalue()
 
 
+def render_csv_sections(doc: Document) -> str:
+    """One CSV of every table when they share their columns (a table per khu phố): a first column
+    ``section`` names the table each row comes from; footers (subtotals) are left out."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    columns = doc.tables[0].columns if doc.tables else []
+    writer.writerow(["section", *(c.key for c in columns)])
+    for table in doc.tables:
+        for row in table.rows:
+            writer.writerow([table.heading_vi, *("" if row.get(c.key) is None else row.get(c.key) for c in columns)])
+    return buf.getvalue()
+
+
 def markdown_text(value: Any) -> Any:
     """A value as Markdown text: Markdown passes HTML through to the page it becomes, so a name typed
     as ``<script>`` is written ``&lt;script&gt;`` (shown as typed, never run). Quotes stay readable."""
     if not isinstance(value, str):
         return value
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def md_cell(value: str) -> str:
+    """A cell's text kept inside its Markdown table cell: a ``|`` or a line break would split the row."""
+    return " ".join(value.replace("|", "\\|").split())
+
+
+def md_bold(value: str) -> str:
+    """Bold, but an empty cell stays empty (``****`` is not bold nothing, it prints as four stars)."""
+    return f"**{value}**" if value else ""
 
 
 @jinja2.pass_eval_context
@@ -133,7 +158,14 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["fmt"] = fmt
+    env.filters["md_cell"] = md_cell
+    env.filters["md_bold"] = md_bold
     return env
+
+
+def render_template(name: str, **context: Any) -> str:
+    """Render ``templates/reports/<name>`` in the reports' environment (HTML autoescaped)."""
+    return _environment().get_template(name).render(**context)
 
 
 def render_markdown(doc: Document) -> str:

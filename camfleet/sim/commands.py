@@ -3,6 +3,7 @@
 .venv/bin/camfleet sim up inventory/ngoc-lac --detach
 .venv/bin/camfleet sim status
 .venv/bin/camfleet sim fault cam-01-t01 frozen          # ... --clear to repair
+.venv/bin/camfleet sim swap cam-01-t01 cam-01-t02        # two cameras trade addresses; again to undo
 .venv/bin/camfleet sim down
 """
 
@@ -25,48 +26,84 @@ DEFAULT_STATE = Path(".state/sim")
 
 
 def add_parser(sub: Any) -> None:
-    sim = sub.add_parser("sim", help="the simulated town: every device of an inventory on loopback")
+    sim = sub.add_parser("sim", help="địa bàn mô phỏng / the simulated town: every device of an inventory on loopback")
     verbs = sim.add_subparsers(dest="sim_command", required=True, parser_class=type(sim))
 
     def with_state(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--state", type=Path, default=DEFAULT_STATE, help=f"state folder (default {DEFAULT_STATE})")
+        p.add_argument(
+            "--state",
+            type=Path,
+            default=DEFAULT_STATE,
+            help=f"thư mục trạng thái / state folder (default {DEFAULT_STATE})",
+        )
 
-    p = verbs.add_parser("up", help="start the simulated town (foreground; --detach for background)")
-    p.add_argument("folder", help="town inventory folder, e.g. inventory/ngoc-lac")
+    p = verbs.add_parser(
+        "up", help="chạy địa bàn mô phỏng / start the simulated town (foreground; --detach for background)"
+    )
+    p.add_argument("folder", help="thư mục dữ liệu địa bàn / town inventory folder, e.g. inventory/ngoc-lac")
     with_state(p)
-    p.add_argument("--detach", action="store_true", help="run in the background with a pid file")
-    p.add_argument("--net", type=int, default=20, help="second octet of the addresses: 127.NET.x.y (default 20)")
-    p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second (default 1)")
-    p.add_argument("--prefill-days", type=float, default=PREFILL_DAYS, help="days of footage recorders start with")
-    p.add_argument("--mapped-ports", action="store_true", help=f"use {MAPPED_PORTS} instead of the real ports")
-    p.add_argument("--vault-password-file", help="vault password file (default: the town's demo file)")
+    p.add_argument("--detach", action="store_true", help="chạy nền / run in the background with a pid file")
+    p.add_argument(
+        "--net", type=int, default=20, help="dải địa chỉ / second octet of the addresses: 127.NET.x.y (default 20)"
+    )
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="tốc độ thời gian mô phỏng / simulated seconds per real second (default 1)",
+    )
+    p.add_argument(
+        "--prefill-days",
+        type=float,
+        default=PREFILL_DAYS,
+        help="số ngày dữ liệu có sẵn trên đầu ghi / days of footage recorders start with",
+    )
+    p.add_argument(
+        "--mapped-ports", action="store_true", help=f"dùng cổng thay thế / use {MAPPED_PORTS} instead of the real ports"
+    )
+    p.add_argument(
+        "--vault-password-file", help="tệp mật khẩu kho bí mật / vault password file (default: the town's demo file)"
+    )
     p.set_defaults(func=cmd_up)
 
-    p = verbs.add_parser("down", help="stop a detached simulated town")
+    p = verbs.add_parser("down", help="dừng địa bàn mô phỏng / stop a detached simulated town")
     with_state(p)
     p.set_defaults(func=cmd_down)
 
-    p = verbs.add_parser("status", help="devices, addresses and faults")
+    p = verbs.add_parser("status", help="thiết bị, địa chỉ và lỗi / devices, addresses and faults")
     with_state(p)
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_status)
 
-    p = verbs.add_parser("fault", help="inject (or --clear) a fault on a device")
+    p = verbs.add_parser("fault", help="gây (hoặc xóa) lỗi trên thiết bị / inject (or --clear) a fault on a device")
     p.add_argument("device")
     p.add_argument("fault", choices=[f.value for f in Fault])
     p.add_argument("--clear", action="store_true")
     p.add_argument(
-        "--param", action="append", default=[], metavar="KEY=VALUE", help="e.g. delay_s=5, slot=2, seconds=600"
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="tham số lỗi / e.g. delay_s=5, slot=2, seconds=600",
     )
     with_state(p)
     p.set_defaults(func=cmd_fault)
 
-    p = verbs.add_parser("power-cycle", help="clear every fault of a device (un-bricks it)")
+    p = verbs.add_parser("power-cycle", help="xóa mọi lỗi của thiết bị / clear every fault of a device (un-bricks it)")
     p.add_argument("device")
     with_state(p)
     p.set_defaults(func=cmd_power_cycle)
 
-    p = verbs.add_parser("clock", help="speed up simulated time, or jump ahead")
+    p = verbs.add_parser(
+        "swap",
+        help="hai camera đổi địa chỉ cho nhau / two cameras trade addresses (a swapped or re-addressed camera); again to undo",
+    )
+    p.add_argument("first")
+    p.add_argument("second")
+    with_state(p)
+    p.set_defaults(func=cmd_swap)
+
+    p = verbs.add_parser("clock", help="tăng tốc hoặc nhảy thời gian mô phỏng / speed up simulated time, or jump ahead")
     p.add_argument("--speed", type=float)
     p.add_argument("--advance-days", type=float)
     with_state(p)
@@ -160,6 +197,12 @@ def cmd_fault(args: argparse.Namespace) -> int:
 def cmd_power_cycle(args: argparse.Namespace) -> int:
     dev = control.request(args.state, "POST", f"/power-cycle/{args.device}")
     print(f"{dev['id']}: power-cycled, faults cleared")
+    return 0
+
+
+def cmd_swap(args: argparse.Namespace) -> int:
+    where = control.request(args.state, "POST", "/swap", {"a": args.first, "b": args.second})
+    print(f"{args.first} now answers at {where[args.first]}, {args.second} at {where[args.second]}")
     return 0
 
 

@@ -64,6 +64,18 @@ def control_app(town: SimTown, stop: asyncio.Event) -> web.Application:
         await town.sync_listeners()
         return web.json_response(town.devices[request.match_info["device"]].to_status())
 
+    async def swap(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+            first, second = str(body["a"]), str(body["b"])
+        except (ValueError, KeyError, TypeError) as exc:
+            return web.json_response({"error": f"bad swap request ({exc}); give a and b, two camera ids"}, status=400)
+        try:
+            await town.swap(first, second)
+        except SimError as exc:
+            return web.json_response({"error": str(exc)}, status=404)
+        return web.json_response({d: town.devices[d].address for d in (first, second)})
+
     async def clock(request: web.Request) -> web.Response:
         try:
             body = await request.json()
@@ -84,6 +96,7 @@ def control_app(town: SimTown, stop: asyncio.Event) -> web.Application:
     app.router.add_post("/faults/{device}", fault)
     app.router.add_post("/power-cycle/{device}", power_cycle)
     app.router.add_post("/clock", clock)
+    app.router.add_post("/swap", swap)
     app.router.add_post("/shutdown", shutdown)
     return app
 

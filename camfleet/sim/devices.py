@@ -215,6 +215,22 @@ class PrivacyMasks:
     regions: list[MaskRect] = field(default_factory=list)
 
 
+#: The motion grid every camera recorded here has: 22 columns by 18 rows (Hikvision ``Grid``, Dahua ``Region[0..17]``).
+MOTION_COLS, MOTION_ROWS = 22, 18
+MOTION_ROW_ALL = (1 << MOTION_COLS) - 1
+
+
+@dataclass
+class MotionDetection:
+    """Video motion detection: on or off, how sensitive (0..100), Dahua's area ``threshold`` (0..100), and
+    the grid of cells watched: one 22-bit mask per row, bit ``c`` set when column ``c`` (from the left) is."""
+
+    enabled: bool = True
+    sensitivity: int = 60
+    threshold: int = 5
+    rows: list[int] = field(default_factory=lambda: [MOTION_ROW_ALL] * MOTION_ROWS)
+
+
 @dataclass
 class Services:
     """Network services a fleet policy wants off (device-apis.md §6.4, §6.5)."""
@@ -431,6 +447,7 @@ class CameraState(DeviceState):
     osd: OsdConfig = field(default_factory=OsdConfig)
     masks: PrivacyMasks = field(default_factory=PrivacyMasks)
     services: Services = field(default_factory=Services)
+    motion: MotionDetection = field(default_factory=MotionDetection)
 
     @classmethod
     def factory_fresh(cls, vendor: str, model: str, serial: str, mac: str, firmware: str) -> CameraState:
@@ -689,6 +706,8 @@ class NvrState(DeviceState):
         full = faults.has(Fault.disk_full)
         if full != self.fault_disk_full:
             self.fault_disk_full = full
+            if full:  # the fault is "full, with overwrite switched off": turning overwrite on is the cure
+                self.overwrite = False
             changed = True
         return changed
 
@@ -730,7 +749,8 @@ class NvrState(DeviceState):
         """Record ``dt`` seconds ending at ``now`` on every enabled 24/7 channel whose camera is online.
 
         Full disks with overwrite on move every channel's oldest footage forward (oldest first,
-        across channels); with overwrite off (or the disk_full fault) recording stops.
+        across channels); with overwrite off recording stops (the disk_full fault: full, overwrite
+        switched off; switched back on, the recorder records over its oldest footage again).
         O(channels), plus a bounded bisection when overwriting.
         """
         if faults is not None:
@@ -746,9 +766,9 @@ class NvrState(DeviceState):
         if not wants or total <= 0:
             return
         free = self.free_bytes()
-        if total > free and self.overwrite and not self.fault_disk_full:
+        if total > free and self.overwrite:
             self._drop_oldest(min(total - free, sum(s.bytes for s in self.recordings.values())), from_disks=True)
-            free = self.free_bytes()
+            free = total if self.fault_disk_full else self.free_bytes()
         scale = 1.0 if total <= free else free / total
         for n, want in wants.items():
             written = int(want * scale)

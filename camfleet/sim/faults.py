@@ -29,21 +29,36 @@ class Fault(StrEnum):
     malformed = "malformed"  # HTTP bodies are truncated / not valid XML or key=value
     locked = "locked"  # the device is locked out after bad logins: every login fails
     disk_failed = "disk_failed"  # NVR: a disk (params['slot'], default 1) reports an error
-    disk_full = "disk_full"  # NVR: no free space, overwrite off
+    disk_full = "disk_full"  # NVR: no free space, and overwrite switched off (switching it on again is the cure)
     flash_fail = "flash_fail"  # firmware upload fails; the device stays on its old build
     flash_brick = "flash_brick"  # firmware upload bricks the device until power-cycled (fault cleared)
     clock_drift = "clock_drift"  # device clock off by params['seconds'] (default 300)
     frozen = "frozen"  # RTSP answers and PLAYs, but no video frames are sent
-    link_down = "link_down"  # a link router is down: it and every camera behind it are unreachable
+    # Hikvision activation answers riskPassword whatever the password (a build whose password rules are
+    # stricter than the installer's): the camera stays inactive
+    activation_refused = "activation_refused"
+    # a link router's radio link is down: it and every camera behind it are a blackhole (connects time
+    # out, nothing is refused), as from the station across a dead link
+    link_down = "link_down"
+    router_off = "router_off"  # a link router is powered off: it and the cameras behind it refuse at once
+    # a link router's uplink is saturated: it and the cameras behind it answer late (params['delay_s'],
+    # default 1.5) and lose a share of their RTP P-frames (params['loss'], default 0.3)
+    uplink_saturated = "uplink_saturated"
+    # a frozen encoder that stalls: DESCRIBE and SETUP answer, PLAY never does, no video
+    play_stall = "play_stall"
     # admin answers to the maker's factory-default password (Hikvision 12345 on builds before the
     # activation wizard, Dahua admin), as a camera reset on old firmware does; the vault's no longer works
     factory_password = "factory_password"  # noqa: S105 - a fault's name
+    # something moves in front of a camera: with motion detection on, its event streams say so (Hikvision
+    # alertStream ``VMD active`` each second, Dahua ``Code=VideoMotion;action=Start``) until cleared (inactive/Stop)
+    motion = "motion"
 
 
 DEFAULTS: dict[Fault, dict[str, Any]] = {
     Fault.slow: {"delay_s": 2.0},
     Fault.disk_failed: {"slot": 1},
     Fault.clock_drift: {"seconds": 300},
+    Fault.uplink_saturated: {"delay_s": 1.5, "loss": 0.3},
 }
 
 
@@ -53,6 +68,8 @@ class Faults:
 
     active: dict[Fault, dict[str, Any]] = field(default_factory=dict)
     upstream_down: bool = False
+    upstream_blackhole: bool = False  # the link router in front is link_down: connects time out
+    upstream_saturated: dict[str, Any] | None = None  # the link router in front has uplink_saturated (its params)
     bricked: bool = False
     _listeners: list[Callable[[], None]] = field(default_factory=list, repr=False, compare=False)
 
@@ -64,7 +81,11 @@ class Faults:
     def __setattr__(self, name: str, value: Any) -> None:
         before = self.__dict__.get(name, _UNSET)
         object.__setattr__(self, name, value)
-        if name in ("bricked", "upstream_down") and before is not _UNSET and before != value:
+        if (
+            name in ("bricked", "upstream_down", "upstream_blackhole", "upstream_saturated")
+            and before is not _UNSET
+            and before != value
+        ):
             self._changed()
 
     def _changed(self) -> None:
@@ -95,7 +116,25 @@ class Faults:
     @property
     def unreachable(self) -> bool:
         """Nothing answers: offline, bricked, or behind a link that is down."""
-        return self.has(Fault.offline) or self.has(Fault.link_down) or self.bricked or self.upstream_down
+        return (
+            self.has(Fault.offline)
+            or self.has(Fault.link_down)
+            or self.has(Fault.router_off)
+            or self.bricked
+            or self.upstream_down
+        )
+
+    @property
+    def blackholed(self) -> bool:
+        """Unreachable across a dead link: connects time out instead of being refused."""
+        return self.has(Fault.link_down) or self.upstream_blackhole
+
+    @property
+    def saturation(self) -> dict[str, Any] | None:
+        """``{"delay_s", "loss"}`` while this device's uplink (or its router's) is saturated, else None."""
+        if self.has(Fault.uplink_saturated):
+            return {k: self.param(Fault.uplink_saturated, k) for k in ("delay_s", "loss")}
+        return self.upstream_saturated
 
     async def delay(self) -> None:
         """Sleep as a slow device would before answering; never returns while hung."""
@@ -103,10 +142,14 @@ class Faults:
             await asyncio.Event().wait()
         if self.has(Fault.slow):
             await asyncio.sleep(float(self.param(Fault.slow, "delay_s")))
+        if (saturated := self.saturation) is not None:
+            await asyncio.sleep(float(saturated["delay_s"]))
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "active": {f.value: p for f, p in self.active.items()},
             "upstream_down": self.upstream_down,
+            "upstream_blackhole": self.upstream_blackhole,
+            "upstream_saturated": self.upstream_saturated is not None,
             "bricked": self.bricked,
         }

@@ -23,10 +23,11 @@ from typing import ClassVar, TypeVar
 
 from aiohttp import web
 
-from camfleet.sim.devices import DeviceState, UpgradeStatus
+from camfleet.sim.devices import CameraState, DeviceState, UpgradeStatus
 from camfleet.sim.digest import AuthResult, DigestAuth, LockPolicy
 from camfleet.sim.faults import Fault, Faults
 from camfleet.sim.httpserve import RealDeadline, Timings, drop_connection
+from camfleet.sim.onvif import OnvifService, Style
 
 Clock = Callable[[], float]
 D = TypeVar("D", bound="HttpDevice")
@@ -50,6 +51,8 @@ class HttpDevice:
     LOCK_BY: ClassVar[str] = "address"
     #: The maker's factory-default admin password, answered while the ``factory_password`` fault is set.
     FACTORY_PASSWORD: ClassVar[str | None] = None
+    #: The camera's ONVIF service (:mod:`camfleet.sim.onvif`), when it speaks ONVIF: it answers its own paths.
+    onvif: OnvifService | None = None
 
     def __init__(
         self,
@@ -102,7 +105,21 @@ class HttpDevice:
         await self.faults.delay()
         if self.faults.unreachable:
             return drop_connection(request)
+        if self.onvif is not None and self.onvif.serves(request.path):
+            return await self.onvif.answer(request)
         return await self.answer(request)
+
+    def speak_onvif(self, state: CameraState, style: Style, rtsp_port: Callable[[], int] | None = None) -> None:
+        """Answer ONVIF too (:mod:`camfleet.sim.onvif`), with this device's logins and clock."""
+        self.onvif = OnvifService(
+            state,
+            self.faults,
+            clock=self.clock,
+            style=style,
+            authenticate=self.authenticate,
+            challenge=lambda stale: self.auth.challenge(stale=stale),
+            rtsp_port=rtsp_port,
+        )
 
     async def answer(self, request: web.Request) -> web.StreamResponse:
         """The vendor's reply to a request that reached the device."""

@@ -15,7 +15,7 @@ Reproduce by hand (what :func:`clip_for` runs for a 640x360 sub stream)::
 
     ffmpeg -f lavfi -i testsrc2=size=640x360:rate=10 -frames:v 40 -c:v libx264 \\
         -preset superfast -profile:v main -pix_fmt yuv420p -g 20 -keyint_min 20 \\
-        -sc_threshold 0 -bf 0 -b:v 256k -maxrate 256k -bufsize 512k -f h264 sub.h264
+        -sc_threshold 0 -bf 0 -b:v 256k -maxrate 256k -bufsize 256k -x264-params vbv-init=0.5 -f h264 sub.h264
     .venv/bin/python -c "from camfleet.sim.media import *; \\
         print(clip_for(StreamSpec('h264', 640, 360, 10, 20, 256)).sprop_parameter_sets)"
 """
@@ -32,7 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: Bump when the command line or the parser changes, so old cached files are not reused.
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
+#: A clip may carry at most this much over its profile's bitrate (what the RTSP stream sends, looped);
+#: above it, it is encoded once more at a target scaled down by the overshoot.
+BITRATE_TOLERANCE = 1.02
 #: A clip lasts at least this long (and at least two GOPs), so the loop is not obvious at once.
 _MIN_SECONDS = 2
 _FFMPEG_TIMEOUT_S = 300
@@ -133,6 +136,13 @@ class Clip:
     def duration_s(self) -> float:
         return len(self.frames) / self.spec.fps
 
+    @property
+    def bitrate_kbps(self) -> float:
+        """What the looped stream carries: every picture, and the parameter sets before each keyframe."""
+        params = sum(map(len, self.parameter_sets))
+        octets = sum(len(n) for f in self.frames for n in f.nals) + params * sum(f.keyframe for f in self.frames)
+        return octets * 8 / self.duration_s / 1000
+
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
@@ -170,23 +180,30 @@ def cached_clip(spec: StreamSpec) -> Clip | None:
     return _clips.get(spec)
 
 
-def ffmpeg_command(spec: StreamSpec, out: Path) -> list[str]:
-    """The ffmpeg command line that encodes ``spec`` into a raw Annex-B file."""
-    rate = f"{spec.bitrate_kbps}k"
+def ffmpeg_command(spec: StreamSpec, out: Path, target_kbps: int | None = None) -> list[str]:
+    """The ffmpeg command line that encodes ``spec`` into a raw Annex-B file.
+
+    Rate control as a camera's cap: the VBV buffer holds one second at the cap and starts half
+    full. A clip is a few seconds long and loops, so the encoder's default (a buffer of two
+    seconds, 90 % full at the start) let it spend the surplus on the first GOP and the loop ran
+    ~20 % over the profile (1,820 kbit/s for a 1,536 cap).
+    """
+    kbps = target_kbps or spec.bitrate_kbps
+    rate = f"{kbps}k"
     command = [
         *("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"),
         *("-f", "lavfi", "-i", f"testsrc2=size={spec.width}x{spec.height}:rate={spec.fps}"),
         *("-frames:v", str(spec.frame_count), "-pix_fmt", "yuv420p"),
-        *("-b:v", rate, "-maxrate", rate, "-bufsize", f"{2 * spec.bitrate_kbps}k"),
+        *("-b:v", rate, "-maxrate", rate, "-bufsize", rate),
     ]
     if spec.codec == "h264":
         command += [
-            *("-c:v", "libx264", "-preset", "superfast", "-profile:v", "main"),
+            *("-c:v", "libx264", "-preset", "superfast", "-profile:v", "main", "-x264-params", "vbv-init=0.5"),
             *("-g", str(spec.gop), "-keyint_min", str(spec.gop), "-sc_threshold", "0", "-bf", "0"),
             *("-f", "h264", str(out)),
         ]
     else:
-        x265 = f"keyint={spec.gop}:min-keyint={spec.gop}:scenecut=0:bframes=0:info=0:log-level=error"
+        x265 = f"keyint={spec.gop}:min-keyint={spec.gop}:scenecut=0:bframes=0:vbv-init=0.5:info=0:log-level=error"
         command += [
             *("-c:v", "libx265", "-preset", "ultrafast", "-x265-params", x265),
             *("-f", "hevc", str(out)),
@@ -201,15 +218,22 @@ def _encode(spec: StreamSpec, path: Path) -> None:
     # Write beside the target and rename, so a crash or a second process never leaves half a clip.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        result = subprocess.run(
-            ffmpeg_command(spec, tmp), capture_output=True, text=True, timeout=_FFMPEG_TIMEOUT_S, check=False
-        )
-        if result.returncode != 0 or not tmp.exists():
-            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            raise MediaError(f"ffmpeg could not encode {spec.key}: {last}")
+        _run_ffmpeg(spec, tmp, None)
+        measured = parse_annexb(spec, tmp.read_bytes()).bitrate_kbps
+        if measured > spec.bitrate_kbps * BITRATE_TOLERANCE:  # still over the cap: once more, aimed lower
+            _run_ffmpeg(spec, tmp, max(1, int(spec.bitrate_kbps * spec.bitrate_kbps / measured)))
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _run_ffmpeg(spec: StreamSpec, out: Path, target_kbps: int | None) -> None:
+    result = subprocess.run(
+        ffmpeg_command(spec, out, target_kbps), capture_output=True, text=True, timeout=_FFMPEG_TIMEOUT_S, check=False
+    )
+    if result.returncode != 0 or not out.exists():
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise MediaError(f"ffmpeg could not encode {spec.key}: {last}")
 
 
 def split_annexb(data: bytes) -> list[bytes]:

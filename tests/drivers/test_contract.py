@@ -280,7 +280,7 @@ def test_password_change_then_the_old_password_is_refused(family: Family) -> Non
         with drive(dev, family) as old, pytest.raises(AuthError) as err:
             old.facts()
         assert PASSWORD not in str(err.value) and NEW_PASSWORD not in str(err.value)
-        assert str(err.value).startswith("dev-under-test: login refused") and "\n" not in str(err.value)
+        assert str(err.value).startswith("dev-under-test: sai mật khẩu / login refused") and "\n" not in str(err.value)
 
 
 def test_wrong_password_locks_the_account_without_driver_retries(family: Family) -> None:

@@ -60,9 +60,12 @@ def test_diff_lines_and_unmanaged_sub_stream(fleet) -> None:  # type: ignore[no-
 
 def test_errors_are_one_line_with_what_the_device_said() -> None:
     err = DeviceError("cam-01-t01", "PUT /ISAPI/System/time\nrefused", "Invalid XML Content,\n badParameters")
-    assert str(err) == "cam-01-t01: PUT /ISAPI/System/time refused (device said: Invalid XML Content, badParameters)"
-    assert str(LockedOut("nvr-01", "locked out")) == "nvr-01: locked out"
-    assert str(MalformedReply("x", "y", "<Respo")) == "x: y (device said: <Respo)"
+    assert (
+        str(err)
+        == "cam-01-t01: thiết bị từ chối / PUT /ISAPI/System/time refused (device said: Invalid XML Content, badParameters)"
+    )
+    assert str(LockedOut("nvr-01", "locked out")) == "nvr-01: tài khoản bị khóa / locked out"
+    assert str(MalformedReply("x", "y", "<Respo")) == "x: trả lời không đọc được / y (device said: <Respo)"
 
 
 def test_driver_map_and_recorded_reply_parsers(fleet) -> None:  # type: ignore[no-untyped-def]
@@ -76,7 +79,7 @@ def test_driver_map_and_recorded_reply_parsers(fleet) -> None:  # type: ignore[n
             "table.NTP.Enable": "true",
             "table.NTP.Address": "10.0.0.1",
         }
-        with pytest.raises(MalformedReply, match="c: reply to t is not key=value text"):
+        with pytest.raises(MalformedReply, match="c: trả lời không đọc được / reply to t is not key=value text"):
             d.kv("table.NTP.Enable=true\r\ntable.NT", "t")
     cam = fleet.cameras["cam-05-t01"]
     with open_driver(fleet, cam.id, "admin", "secret") as d:

@@ -20,6 +20,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from camfleet.drivers.hikvision import HikvisionCamera
+from camfleet.jobs.base import Credentials, connect_router
 from camfleet.sim.devices import make_firmware
 from tests.conftest import BIN, ROOT, TOWN
 from tests.integration.simtown import Town, running_town
@@ -228,10 +229,17 @@ def test_device_module_flags_a_build_older_than_the_catalogue_names(town: Town, 
     assert value(after.text, "camfleet_device_firmware_approved") == 0
 
 
-def test_link_module_sees_the_router(exporter: str) -> None:
+def test_link_module_sees_the_router(town: Town, exporter: str) -> None:
     resp, _ = probe(exporter, "lr-01-01", "link")
     assert value(resp.text, "camfleet_probe_success") == 1
     assert value(resp.text, "camfleet_link_up") == 1
+    # The exporter never pins a router's SSH host key: until a job a person runs has met the router, it
+    # does not log in.
+    resp, _ = probe(exporter, "lr-01-01", "link_wireguard")
+    assert value(resp.text, "camfleet_probe_failure_info", reason="host_key_unknown") == 1
+    cred = town.creds["lr-01-01"]
+    with connect_router(town.fleet, "lr-01-01", Credentials(cred["username"], cred["password"]), timeout=5) as r:
+        assert r.facts().version and "recorded SSH host key" in r.host_key.note
     resp, _ = probe(exporter, "lr-01-01", "link_wireguard")
     assert value(resp.text, "camfleet_probe_success") == 1, resp.text
 
@@ -268,3 +276,59 @@ def test_metrics_is_the_exporters_own_health_only(exporter: str) -> None:
     text = httpx.get(f"{exporter}/metrics", timeout=5).text
     assert "camfleet_exporter_probes_total" in text
     assert "camfleet_probe_success" not in text and "camfleet_stream_" not in text
+
+
+def test_coverage_counts_the_cameras_the_stream_probes_saw_up(town: Town, exporter: str) -> None:
+    """cam-05-t03 is the only camera that sees Đường Minh Khai (30 m of it); cam-08-t02 the only one on Lê Hoàn
+    and never stream-probed here; community cam-06-c03 (not probed: no address) the only one on Phạm Văn Đồng."""
+    from camfleet.inventory.coverage import coverage
+
+    def covered(text: str, route: str) -> float | None:
+        return value(text, "camfleet_route_covered_meters", route=route)
+
+    alone = {r.route.id: r.covered_m for r in coverage(town.fleet, [town.fleet.cameras["cam-05-t03"]]).routes}
+    assert alone["minh-khai"] > 25
+    town.fault("cam-05-t03", "frozen")
+    try:
+        resp, _ = probe(exporter, "cam-05-t03", "stream")
+        assert value(resp.text, "camfleet_probe_success") == 0
+        resp, _ = probe(exporter, "ngoc-lac", "coverage")
+    finally:
+        town.fault("cam-05-t03", "frozen", "--clear")
+    assert value(resp.text, "camfleet_probe_success") == 1, resp.text
+    assert covered(resp.text, "minh-khai") == 0
+    assert value(resp.text, "camfleet_route_coverage_ratio", route="minh-khai", site="kp-05", priority="3") == 0
+    assert covered(resp.text, "le-hoan") == 0  # never probed: not known to be up
+    assert covered(resp.text, "pham-van-dong") == pytest.approx(30, abs=0.1)  # unprobed: counted by its status
+    assert (value(resp.text, "camfleet_coverage_cameras", state="unprobed") or 0) >= 1
+
+    resp, _ = probe(exporter, "cam-05-t03", "stream")
+    assert value(resp.text, "camfleet_probe_success") == 1
+    resp, _ = probe(exporter, "ngoc-lac", "coverage")
+    assert covered(resp.text, "minh-khai") == pytest.approx(alone["minh-khai"], abs=0.01)
+    length = value(resp.text, "camfleet_route_length_meters", route="minh-khai")
+    ratio = value(resp.text, "camfleet_route_coverage_ratio", route="minh-khai", site="kp-05", priority="3")
+    assert length and ratio == pytest.approx(alone["minh-khai"] / length)
+    assert "hh-" not in resp.text
+
+
+def test_a_shared_onvif_camera_is_probed_through_its_stream_uri(town: Town, exporter: str) -> None:
+    """cam-05-c01, an owner's Imou shared with the station (``managed: true``, driver ``onvif``): the stream
+    module gets its URL from the camera's GetStreamUri and finds frames; the device module reads it
+    through ONVIF; the inventory module marks it shared."""
+    resp, took = probe(exporter, "cam-05-c01", "stream")
+    assert value(resp.text, "camfleet_probe_success") == 1, resp.text
+    assert (value(resp.text, "camfleet_stream_width_pixels"), value(resp.text, "camfleet_stream_height_pixels")) == (
+        640,
+        360,
+    )
+    assert took < SCRAPE_TIMEOUT
+    resp, _ = probe(exporter, "cam-05-c01", "device")
+    assert value(resp.text, "camfleet_probe_success") == 1, resp.text
+    info = [k for k in samples(resp.text) if k[0] == "camfleet_device_info"]
+    assert info and dict(info[0][1])["vendor"] == "imou" and dict(info[0][1])["model"] == "IPC-F22P"
+    resp, _ = probe(exporter, "ngoc-lac", "inventory")
+    assert value(resp.text, "camfleet_camera_shared", camera="cam-05-c01") == 1
+    assert value(resp.text, "camfleet_camera_shared", camera="cam-05-c02") == 0
+    resp, _ = probe(exporter, "cam-05-c01", "stream_wrong_password")
+    assert value(resp.text, "camfleet_probe_failure_info", reason="auth") == 1, resp.text

@@ -20,9 +20,10 @@ GOLDEN = ROOT / "tests" / "golden" / "ngoc-lac.inventory.json"
 
 
 def inventory_list() -> dict[str, object]:
-    """`ansible-inventory --list` of the repo's ansible.cfg, without any overlay."""
+    """`ansible-inventory --list` of the reference town, without any overlay."""
     env = {k: v for k, v in os.environ.items() if k != "CAMFLEET_OVERLAY"}
     env["ANSIBLE_CONFIG"] = str(ROOT / "ansible.cfg")
+    env["ANSIBLE_INVENTORY"] = str(ROOT / "inventory" / "ngoc-lac" / "town.camfleet.yml")  # ansible.cfg names no town
     out = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "ansible-inventory"), "--list"],
         cwd=ROOT,

@@ -17,7 +17,7 @@ from camfleet.drivers import stream_url
 from camfleet.inventory import load
 from camfleet.inventory.overlay import apply_overlay
 from camfleet.inventory.vault import device_credentials
-from tests.conftest import BIN, ROOT, TOWN
+from tests.conftest import BIN, REFERENCE_ANSIBLE_ENV, ROOT, TOWN
 
 
 def camfleet(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -79,7 +79,7 @@ def running_town(state: Path, net: int, *extra: str, folder: Path = TOWN) -> Ite
 def ansible_env(town: Town) -> dict[str, str]:
     import os
 
-    return {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "CAMFLEET_OVERLAY": str(town.overlay)}
+    return {**os.environ, **REFERENCE_ANSIBLE_ENV, "CAMFLEET_OVERLAY": str(town.overlay)}
 
 
 def playbook(town: Town, name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -1,7 +1,7 @@
 """playbooks/monitoring.yml in process mode: the exporter and a real Prometheus really run, over a simulated town.
 
 The way `make demo` runs them (no systemd here), on free loopback ports instead of the demo's 9830/9090:
-the first run starts both and Prometheus scrapes a camera's stream probe through the exporter; a second
+the first run starts both (and Alertmanager, which Prometheus is wired to) and Prometheus scrapes a camera's stream probe through the exporter; a second
 run changes nothing; a new scrape interval reloads Prometheus (same pid, new configuration served) while a
 new exporter setting restarts the exporter; ``monitoring_state=stopped`` stops both. The role's
 ``monitoring_process`` module is also driven directly with a small program, for its restart/reload/check-mode
@@ -55,6 +55,7 @@ class Deployment:
         self.dir = root / "monitoring"
         self.exporter = f"127.0.0.1:{free_port()}"
         self.prometheus = f"127.0.0.1:{free_port()}"
+        self.alertmanager = f"127.0.0.1:{free_port()}"
 
     def run(self, *extra: str) -> subprocess.CompletedProcess[str]:
         out = playbook(
@@ -71,6 +72,7 @@ class Deployment:
                     "monitoring_sim_overlay": str(self.town.overlay),
                     "monitoring_exporter_listen": self.exporter,
                     "monitoring_prometheus_listen": self.prometheus,
+                    "monitoring_alertmanager_listen": self.alertmanager,
                     "monitoring_jobs": JOBS,
                 }
             ),
@@ -96,6 +98,17 @@ class Deployment:
 
 def changed(out: subprocess.CompletedProcess[str]) -> int:
     return recap(out.stdout)["localhost"]["changed"]
+
+
+def changed_tasks(stdout: str) -> list[str]:
+    """The names of the tasks a run changed (what a failed "changes nothing" shows)."""
+    out, task = [], ""
+    for line in stdout.splitlines():
+        if line.startswith("TASK ["):
+            task = line
+        elif line.startswith("changed:"):
+            out.append(task)
+    return out
 
 
 def running(pid: int) -> bool:
@@ -145,11 +158,28 @@ def test_first_run_starts_both_and_prometheus_probes_a_camera(
     assert sample[0]["metric"]["site"] == "kp-01"
 
 
+def test_first_run_starts_alertmanager_and_wires_prometheus_to_it(
+    deployed: tuple[Deployment, subprocess.CompletedProcess[str]],
+) -> None:
+    d, _ = deployed
+    assert running(d.pid("alertmanager"))
+    assert httpx.get(f"http://{d.alertmanager}/-/ready", timeout=5).status_code == 200
+    assert d.config()["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [d.alertmanager]
+    active = httpx.get(f"http://{d.prometheus}/api/v1/alertmanagers", timeout=5).json()["data"]["activeAlertmanagers"]
+    assert [a["url"] for a in active] == [f"http://{d.alertmanager}/api/v2/alerts"]
+    status = httpx.get(f"http://{d.alertmanager}/api/v2/status", timeout=5).json()
+    loaded = yaml.safe_load(status["config"]["original"])
+    assert "RecorderDiskFull" in str(loaded["inhibit_rules"]) and loaded["templates"][0].endswith(
+        "camfleet-notify.tmpl"
+    )
+
+
 def test_second_run_changes_nothing(deployed: tuple[Deployment, subprocess.CompletedProcess[str]]) -> None:
     d, _ = deployed
-    pids = d.pid("exporter"), d.pid("prometheus")
-    assert changed(d.run()) == 0
-    assert (d.pid("exporter"), d.pid("prometheus")) == pids
+    pids = d.pid("exporter"), d.pid("prometheus"), d.pid("alertmanager")
+    again = d.run()
+    assert changed(again) == 0, changed_tasks(again.stdout)
+    assert (d.pid("exporter"), d.pid("prometheus"), d.pid("alertmanager")) == pids
 
 
 def test_new_settings_reload_prometheus_and_restart_the_exporter(
@@ -176,15 +206,17 @@ def test_new_settings_reload_prometheus_and_restart_the_exporter(
     )
 
 
-def test_stopped_stops_both(deployed: tuple[Deployment, subprocess.CompletedProcess[str]]) -> None:
+def test_stopped_stops_all_three(deployed: tuple[Deployment, subprocess.CompletedProcess[str]]) -> None:
     d, _ = deployed
-    pids = d.pid("exporter"), d.pid("prometheus")
+    pids = d.pid("exporter"), d.pid("prometheus"), d.pid("alertmanager")
     out = d.run("-e", "monitoring_state=stopped")
-    assert changed(out) == 1  # one task, both items
+    assert changed(out) == 1  # one task, all three items
     assert not any(running(p) for p in pids)
     assert not list(d.dir.glob("*.pid"))
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://{d.prometheus}/-/ready", timeout=2)
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://{d.alertmanager}/-/ready", timeout=2)
     assert changed(d.run("-e", "monitoring_state=stopped")) == 0
 
 

@@ -21,9 +21,9 @@ import pytest
 import yaml
 
 from camfleet.config.grafana import DASHBOARDS_DIR
-from camfleet.config.prometheus import render_prometheus_config, render_rules
+from camfleet.config.prometheus import render_alertmanager_config, render_prometheus_config, render_rules
 from camfleet.exporter.config import load_config
-from tests.conftest import BIN, ROOT, require_program
+from tests.conftest import BIN, REFERENCE_ANSIBLE_ENV, ROOT, require_program
 from tests.integration.simtown import recap
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
@@ -48,7 +48,7 @@ def run(etc: Path, *extra: str) -> subprocess.CompletedProcess[str]:
             *extra,
         ],
         cwd=ROOT,
-        env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
+        env={**os.environ, **REFERENCE_ANSIBLE_ENV},
         capture_output=True,
         text=True,
         timeout=300,
@@ -77,7 +77,14 @@ def test_prometheus_files_are_the_rendered_ones_and_promtool_accepts_them(etc: P
     config = (prom / "prometheus.yml").read_text(encoding="utf-8")
     assert without_header(rules) == render_rules()
     assert without_header(config) == render_prometheus_config(
-        "127.0.0.1:9830", town="ngoc-lac", rule_files=[str(prom / "camfleet-alerts.yml")]
+        "127.0.0.1:9830",
+        town="ngoc-lac",
+        rule_files=[str(prom / "camfleet-alerts.yml")],
+        alertmanagers=["127.0.0.1:9093"],
+    )
+    # Alertmanager's file is the one camfleet renders for the town (no receivers in the demo town).
+    assert (prom / "alertmanager.yml").read_text(encoding="utf-8") == render_alertmanager_config(
+        secrets_dir=str(prom / "alertmanager-secrets"), templates=[str(prom / "camfleet-notify.tmpl")]
     )
     check = subprocess.run([PROMTOOL, "check", "config", str(prom / "prometheus.yml")], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
@@ -153,7 +160,7 @@ def test_systemd_mode_passes_syntax_check() -> None:
                 "monitoring_service_manager=systemd",
             ],
             cwd=ROOT,
-            env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
+            env={**os.environ, **REFERENCE_ANSIBLE_ENV},
             capture_output=True,
             text=True,
             timeout=120,
@@ -205,3 +212,87 @@ def test_a_bad_grace_period_is_refused_before_anything_is_written(tmp_path: Path
     assert out.returncode != 0
     assert "monitoring_alert_for needs exactly the keys" in out.stdout
     assert not (tmp_path / "etc").exists()
+
+
+# --- Alertmanager's receivers: secrets from the vault into files, never into alertmanager.yml --------------------
+
+RECEIVERS = """\
+  alerting:
+    receivers:
+    - id: duty-mail
+      kind: email
+      to: truc-ban@ca-ngoclac.example
+      sender: camfleet@ca-ngoclac.example
+      smarthost: smtp.ca-ngoclac.example:587
+      username: camfleet
+    - id: zalo-gateway
+      kind: webhook
+      url: https://sms-gw.ca-ngoclac.example/hook
+      bearer: true
+    - id: duty-telegram
+      kind: telegram
+      chat_id: -1001234
+"""
+
+
+def town_with_receivers(root: Path, receivers: str, secrets: dict[str, str]) -> Path:
+    """A copy of the demo town with an ``alerting:`` section and ``vault_alerting_secrets`` in its vault."""
+    from camfleet.inventory.vault import decrypt_vault, encrypt_vault
+
+    town = root / "ngoc-lac"
+    shutil.copytree(ROOT / "inventory" / "ngoc-lac", town)
+    text = (town / "town.yml").read_text(encoding="utf-8")
+    (town / "town.yml").write_text(text.replace("  storage:\n", receivers + "  storage:\n", 1), encoding="utf-8")
+    password = (town / "vault-password.DEMO-ONLY").read_bytes().strip()
+    vault = yaml.safe_load(decrypt_vault((town / "vault" / "secrets.yml").read_bytes(), password))
+    vault["vault_alerting_secrets"] = secrets
+    plain = yaml.safe_dump(vault, allow_unicode=True).encode()
+    (town / "vault" / "secrets.yml").write_bytes(encrypt_vault(plain, password, "demo"))
+    return town
+
+
+def test_receivers_secrets_go_from_the_vault_into_0600_files_never_into_alertmanager_yml(tmp_path: Path) -> None:
+    token = "123456:AAE-Tg-t0ken"
+    secrets = {"duty-mail": "smtp-Pa55-word", "zalo-gateway": "bearer-T0ken-xyz", "duty-telegram": token}
+    town = town_with_receivers(tmp_path, RECEIVERS, secrets)
+    etc = tmp_path / "etc"
+    out = run(etc, "-i", str(town / "town.camfleet.yml"))
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    for secret in secrets.values():
+        assert secret not in out.stdout + out.stderr  # never logged, never diffed
+    config_path = etc / "prometheus" / "alertmanager.yml"
+    config_text = config_path.read_text(encoding="utf-8")
+    assert not any(secret in config_text for secret in secrets.values() if secret != token)
+    # Debian 12's Alertmanager 0.25 reads no bot_token_file: the token is in the file, which only its owner reads.
+    telegram = yaml.safe_load(config_text)["receivers"][0]["telegram_configs"][0]
+    assert telegram.get("bot_token") == token or telegram.get("bot_token_file")
+    if "bot_token" in telegram:
+        assert config_path.stat().st_mode & 0o777 == 0o600
+        assert "__CAMFLEET_SECRET_" not in config_text
+    amtool = shutil.which("amtool") or "/usr/bin/amtool"
+    checked = subprocess.run(
+        [amtool, "check-config", str(etc / "prometheus" / "alertmanager.yml")], capture_output=True
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    station = yaml.safe_load(config_text)["receivers"][0]
+    folder = etc / "prometheus" / "alertmanager-secrets"
+    assert station["email_configs"][0]["auth_password_file"] == str(folder / "duty-mail")
+    assert station["webhook_configs"][0]["http_config"]["authorization"]["credentials_file"] == str(
+        folder / "zalo-gateway"
+    )
+    for receiver, secret in secrets.items():
+        assert (folder / receiver).read_text(encoding="utf-8") == secret
+        assert (folder / receiver).stat().st_mode & 0o777 == 0o600
+    assert (etc / "prometheus" / "camfleet-notify.tmpl").is_file()
+    assert yaml.safe_load((etc / "prometheus" / "prometheus.yml").read_text())["alerting"]["alertmanagers"][0][
+        "static_configs"
+    ][0]["targets"] == ["127.0.0.1:9093"]
+
+
+def test_a_receiver_without_its_secret_is_refused_in_one_line_before_anything_is_written(tmp_path: Path) -> None:
+    town = town_with_receivers(tmp_path, RECEIVERS, {"duty-mail": "smtp-Pa55-word"})
+    out = run(tmp_path / "etc", "-i", str(town / "town.camfleet.yml"))
+    assert out.returncode != 0
+    assert "receiver zalo-gateway: thiếu vault_alerting_secrets.zalo-gateway" in out.stdout
+    assert "smtp-Pa55-word" not in out.stdout + out.stderr
+    assert not (tmp_path / "etc" / "prometheus" / "alertmanager.yml").exists()

@@ -32,7 +32,7 @@ import yaml
 
 from camfleet.inventory.vault import encrypt_vault
 from tests.certs import Certs, make_certs
-from tests.conftest import BIN, ROOT, TOWN
+from tests.conftest import BIN, REFERENCE_ANSIBLE_ENV, ROOT, TOWN
 from tests.integration.simtown import recap
 
 pytestmark = pytest.mark.slow
@@ -82,7 +82,7 @@ class Station:
         out = subprocess.run(
             [str(BIN / "ansible-playbook"), "playbooks/monitoring.yml", "-e", json.dumps(settings), *extra],
             cwd=ROOT,
-            env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
+            env={**os.environ, **REFERENCE_ANSIBLE_ENV},
             capture_output=True,
             text=True,
             timeout=600,

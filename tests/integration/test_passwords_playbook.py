@@ -21,6 +21,7 @@ from camfleet.inventory import load
 from camfleet.inventory.overlay import apply_overlay
 from camfleet.inventory.vault import VaultFile
 from tests.conftest import TOWN
+from tests.integration.am import running_alertmanager, silences
 from tests.integration.simtown import Town, camfleet, playbook, recap
 
 pytestmark = pytest.mark.slow
@@ -38,12 +39,16 @@ class CopiedTown(Town):
         self.overlay = state / "overlay.yml"
         self.fleet = apply_overlay(load(folder, overlay=False).fleet, self.overlay)
         self.creds = {}
+        self.alertmanager = ""  # the test's own Alertmanager: the rotation silences what it interrupts there
 
     def vault(self) -> dict[str, Any]:
         return VaultFile(self.folder / "vault" / "secrets.yml", self.folder / "vault-password.DEMO-ONLY").read()
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return playbook(self, "passwords.yml", "-i", str(self.folder / "town.camfleet.yml"), *args)
+        return playbook(
+            self, "passwords.yml", "-i", str(self.folder / "town.camfleet.yml"),
+            "-e", f"passwords_alertmanager_url={self.alertmanager}", *args,
+        )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +58,18 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CopiedTown]:
     state = tmp_path_factory.mktemp("sim")
     camfleet("sim", "up", str(folder), "--state", str(state), "--net", "118", "--detach", "--prefill-days", "0")
     try:
-        yield CopiedTown(state, folder)
+        with running_alertmanager(tmp_path_factory.mktemp("alertmanager")) as url:
+            copied = CopiedTown(state, folder)
+            copied.alertmanager = url
+            yield copied
     finally:
         camfleet("sim", "down", "--state", str(state), check=False)
+
+
+def rotation_silences(town: CopiedTown, devices: str) -> list[dict[str, Any]]:
+    """The silences a rotation of ``devices`` (dev1|dev2, the ``instance`` matcher) made."""
+    matcher = {"name": "instance", "value": devices, "isRegex": True, "isEqual": True}
+    return [s for s in silences(town.alertmanager) if s["createdBy"] == "camfleet" and matcher in s["matchers"]]
 
 
 def accepts(town: CopiedTown, device: str, username: str, password: str) -> bool:
@@ -88,6 +102,9 @@ def test_check_mode_changes_nothing(town: CopiedTown) -> None:
     assert (town.folder / "vault" / "secrets.yml").read_bytes() == vault_bytes
     assert accepts(town, HIK, "admin", before[HIK]["password"])
     assert accepts(town, DAHUA, "admin", before[DAHUA]["password"])
+    assert silences(town.alertmanager) == []  # nothing silenced, only said
+    assert "sẽ tạm ẩn cảnh báo cam-05-t01, cam-05-t02, cam-05-t03" in " ".join(run.stdout.split())
+    assert "would silence the alerts of cam-05-t01" in " ".join(run.stdout.split())
 
 
 def test_rotation_sets_proves_updates_channels_and_the_vault_then_a_second_run_changes_nothing(
@@ -145,3 +162,11 @@ def test_an_offline_camera_fails_alone_and_keeps_its_vault_entry(town: CopiedTow
     assert down not in after["vault_password_rotation"]["nvr-02-channel-user"]["done"]
     assert accepts(town, down, "admin", before["vault_device_credentials"][down]["password"])
     assert "Traceback" not in run.stdout
+    # Both were silenced while the rotation ran (their probes' logins and their recorder channels), and the silences
+    # were expired when it ended: the camera that failed pages.
+    [own] = rotation_silences(town, f"{down}|{up}")
+    assert own["comment"].startswith(f"đổi mật khẩu: {down}, {up}; hết hạn khi đổi xong / password rotation")
+    channel = {"name": "camera", "value": f"{down}|{up}", "isRegex": True, "isEqual": True}
+    [recorded] = [s for s in silences(town.alertmanager) if channel in s["matchers"]]
+    assert own["status"]["state"] == recorded["status"]["state"] == "expired"
+    assert f"{down} không qua kiểm tra, cảnh báo sẽ được gửi" in " ".join(run.stdout.split())

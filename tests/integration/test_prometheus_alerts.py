@@ -31,7 +31,7 @@ from tests.conftest import BIN, ROOT, TOWN, require_program
 from tests.integration.prom import PROMETHEUS, running_prometheus, stop
 from tests.integration.simtown import Town, running_town
 
-NET = 124
+NET = 127
 GRACE = "6s"  # `for:` of the alerts under test: three rule evaluations, so "pending" is seen
 #: Deadlines of the polling loops: met in a few seconds on an idle machine; generous because a
 #: loaded CI box (or parallel test sims) slows scrapes, and a deadline only costs when it fails.
@@ -45,6 +45,7 @@ JOBS = (
     Job("device", "10s", "5s", "device facts"),
     Job("stream_main", "10s", "5s", "main stream"),
     Job("link_wireguard", "10s", "5s", "wireguard"),
+    Job("coverage", "4s", "3s", "route coverage"),
 )
 
 pytestmark = pytest.mark.slow
@@ -232,6 +233,7 @@ def test_link_down_pages_once_and_holds_back_its_cameras(stack: Stack) -> None:
 
 #: Template variables as the dashboards use them, replaced by "everything" (or a short range).
 VARIABLES = {
+    "town": ".*",  # "All": the station's own series carry no town label (only what it sends the central store does)
     "site": ".*",
     "recorder": ".*",
     "__rate_interval": "1m",

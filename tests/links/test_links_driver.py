@@ -26,6 +26,7 @@ from netmiko import ConnectHandler
 from camfleet.config.routeros import LinkOptions, WireguardKeys, demo_keys, render_router
 from camfleet.drivers.errors import AuthError, DeviceError, Unreachable
 from camfleet.drivers.routeros.driver import RouterOsDriver
+from camfleet.drivers.routeros.hostkeys import KnownHosts, Mode, Pin
 from camfleet.inventory import load
 from camfleet.sim.faults import Fault, Faults
 from camfleet.sim.routeros import BoardInfo, RouterOsServer, RouterOsState, load_or_create_host_key
@@ -54,6 +55,9 @@ class LoopThread:
 class SimRouter:
     """One simulated router on its own 127.77.x.y address."""
 
+    #: Where the drivers pin the routers' host key (set per module by the ``_pins`` fixture).
+    pins: KnownHosts
+
     def __init__(self, loop: LoopThread, key: asyncssh.SSHKey, board: BoardInfo | None = None) -> None:
         self.host = f"127.77.{random.randint(1, 254)}.{random.randint(1, 254)}"  # noqa: S311
         self.state = RouterOsState.factory("pw", board)
@@ -63,7 +67,13 @@ class SimRouter:
 
     def driver(self, device_id: str = "lr-01", password: str = "pw", timeout: float = 3) -> RouterOsDriver:  # noqa: S107
         return RouterOsDriver(
-            device_id, self.host, port=self.server.port, username="admin", password=password, conn_timeout=timeout
+            device_id,
+            self.host,
+            port=self.server.port,
+            username="admin",
+            password=password,
+            host_key=Pin(self.pins, device_id, Mode.RECORD),
+            conn_timeout=timeout,
         )
 
     def snapshot(self) -> dict[str, Any]:
@@ -78,6 +88,11 @@ def loop() -> Iterator[LoopThread]:
     lt = LoopThread()
     yield lt
     lt.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _pins(tmp_path_factory: pytest.TempPathFactory) -> None:
+    SimRouter.pins = KnownHosts(tmp_path_factory.mktemp("pins") / "known_hosts")
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +220,7 @@ def test_a_refused_line_is_a_device_error_in_the_routers_words(
     with router.driver() as drv, pytest.raises(DeviceError) as err:
         drv.apply(desired)
     assert err.value.device_said == "input does not match any value of interface"
-    assert str(err.value).startswith("lr-01: router refused '/ip address add address=10.78.1.1/29")
+    assert str(err.value).startswith("lr-01: thiết bị từ chối / router refused '/ip address add address=10.78.1.1/29")
     assert keys["lr-01"].private_key not in str(err.value)
 
 
@@ -223,7 +238,9 @@ def test_down_router_is_unreachable_fast_and_wrong_password_is_auth_error(
     with pytest.raises(Unreachable) as down:
         router.driver(timeout=2).facts()
     assert time.monotonic() - start < 3
-    assert str(down.value).startswith(f"lr-01: no SSH session with {router.host}:{router.server.port}")
+    assert str(down.value).startswith(
+        f"lr-01: không kết nối được / no SSH session with {router.host}:{router.server.port}"
+    )
 
 
 def test_a_router_with_a_blackhole_route_is_planned_and_applied_through_netmiko(

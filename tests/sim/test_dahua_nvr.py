@@ -28,7 +28,7 @@ from http_sim import T0, Served, run, served
 from camfleet.sim.dahua import Timings, nvr_app
 from camfleet.sim.dahua.dhav import pack_date, unpack_date
 from camfleet.sim.dahua.nvr import DavFile, parse_path, playback_target
-from camfleet.sim.devices import NvrState, ProxyChannel, RecordingSpan
+from camfleet.sim.devices import CameraState, NvrState, ProxyChannel, RecordingSpan
 from camfleet.sim.faults import Fault
 from camfleet.sim.footage import Footage, read_times
 from camfleet.sim.media import StreamSpec
@@ -291,3 +291,29 @@ def test_paths_dates_and_playback_urls_read_back() -> None:
         10, 0, dt.datetime(2026, 12, 1, 19, 40),
     )  # fmt: skip
     assert playback_target("/cam/realmonitor?channel=1&subtype=0") is None
+
+
+def test_remote_device_names_the_camera_each_channel_is_connected_to_and_cannot_be_written() -> None:
+    """``RemoteDevice`` reports the serial, MAC and model of the camera at a channel's address now (the
+    town's answer, ``source_of``), nothing for a channel not connected, placeholders for unused slots."""
+    cam = CameraState.factory_fresh("dahua", "IPC-HDW1230T1", "7K0A76953547PAZ", "3c:ef:8c:1b:a6:af", "V2.8")
+
+    async def scenario() -> None:
+        app = functools.partial(nvr_app, source_of=lambda n: cam if n == 1 else None)
+        async with served(app, recorder(), password=PASSWORD, timings=TIMINGS) as dev, dev.client() as c:
+            table = parse_kv((await c.get("/cgi-bin/configManager.cgi?action=getConfig&name=RemoteDevice")).text)
+            one = "table.RemoteDevice.uuid:System_CONFIG_NETCAMERA_INFO_0."
+            assert (table[one + "SerialNo"], table[one + "Mac"], table[one + "DeviceType"]) == (
+                "7K0A76953547PAZ",
+                "3c:ef:8c:1b:a6:af",
+                "IPC-HDW1230T1",
+            )
+            assert table[one + "Address"] == "127.0.0.2" and "Password" not in " ".join(table)
+            two = "table.RemoteDevice.uuid:System_CONFIG_NETCAMERA_INFO_1."
+            assert (table[two + "Enable"], table[two + "SerialNo"]) == ("true", "")
+            three = "table.RemoteDevice.uuid:System_CONFIG_NETCAMERA_INFO_2."
+            assert (table[three + "Enable"], table[three + "Address"]) == ("false", "192.168.0.0")
+            write = await c.get(f"/cgi-bin/configManager.cgi?action=setConfig&{one[6:]}Address=127.0.0.9")
+            assert write.status_code == 400
+
+    run(scenario)

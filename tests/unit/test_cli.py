@@ -46,7 +46,8 @@ def test_broken_copy_exits_1_with_file_line_field_message(town_copy: Path) -> No
     assert problems and all(PROBLEM_LINE.match(line) for line in problems), problems
     assert any(
         re.search(
-            r"sites/kp-\d\d\.yml:\d+: cam-[\w-]+\.recorder\.channel: channel \d+ is beyond nvr-01's 16 channels", line
+            r"sites/kp-\d\d\.yml:\d+: cam-[\w-]+\.recorder\.channel: kênh [^/]+ / channel \d+ is beyond nvr-01's 16 channels",
+            line,
         )
         for line in problems
     )
@@ -56,7 +57,7 @@ def test_yaml_syntax_error_is_one_line(town_copy: Path) -> None:
     (town_copy / "sites" / "kp-01.yml").write_text("cameras:\n  - id: x\n   kind: town\n", encoding="utf-8")
     out = run("validate", str(town_copy))
     assert out.returncode == 1 and "Traceback" not in out.stderr
-    assert re.search(r"kp-01\.yml:3: \(yaml\): YAML syntax: ", out.stderr)
+    assert re.search(r"kp-01\.yml:3: \(yaml\): lỗi cú pháp YAML / YAML syntax: ", out.stderr)
 
 
 @pytest.mark.parametrize(

@@ -23,9 +23,10 @@ def test_a_community_camera_without_an_address_is_listed_as_not_audited(fleet) -
     assert audit.reason.startswith("no address in the inventory; a community camera")
 
 
-def test_a_maker_without_a_driver_and_a_camera_without_a_device_are_not_audited(fleet) -> None:  # type: ignore[no-untyped-def]
-    imou = audit_default_login(fleet, "cam-01-c01", None, timeout=1)
-    assert imou.outcome == "not_audited" and "no driver for imou" in imou.reason
+def test_an_onvif_camera_and_a_camera_without_a_device_are_not_audited(fleet) -> None:  # type: ignore[no-untyped-def]
+    imou = audit_default_login(fleet, "cam-01-c01", None, timeout=1)  # read through ONVIF only: the owner's logins
+    assert imou.outcome == "not_audited" and "read through ONVIF only, no factory login tried" in imou.reason
+    assert imou.attempts == 0
     planned = next(c.id for c in fleet.cameras.values() if c.device is None)
     assert audit_default_login(fleet, planned, None, timeout=1).reason.startswith("no device recorded")
 

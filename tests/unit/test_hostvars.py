@@ -43,8 +43,12 @@ def test_hosts_roles_and_groups() -> None:
 
 def test_unmanaged_community_cameras_have_no_driver() -> None:
     hosts = fleet_hosts(TOWN)
-    community = [h for h in hosts if "community_cameras" in h["groups"]]
+    community = [h for h in hosts if "community_cameras" in h["groups"] and not h["vars"]["camfleet_managed"]]
     assert community and all(h["vars"]["camfleet_driver"] is None for h in community)
+    # A shared one (managed: true, ONVIF) is watched, never configured: not among the managed_cameras.
+    shared = [h for h in hosts if "shared_cameras" in h["groups"]]
+    assert [h["name"] for h in shared] == ["cam-05-c01"] and shared[0]["vars"]["camfleet_driver"] == "onvif"
+    assert "managed_cameras" not in shared[0]["groups"]
 
 
 def test_no_household_data_in_hostvars() -> None:

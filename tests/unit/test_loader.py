@@ -71,7 +71,7 @@ def test_every_problem_is_reported_at_once(town_copy: Path) -> None:
 def test_missing_folder_is_one_clear_problem(tmp_path: Path) -> None:
     with pytest.raises(InventoryError) as caught:
         load(tmp_path / "nowhere")
-    assert [p.message for p in caught.value.problems] == ["no such inventory folder"]
+    assert [p.message for p in caught.value.problems] == ["không có thư mục dữ liệu này / no such inventory folder"]
 
 
 def test_empty_folder_is_one_clear_problem(tmp_path: Path) -> None:

@@ -7,6 +7,10 @@ the rendered desired config, and sends only those, one at a time, stopping at th
 router refuses. Nothing secret reaches a log, an exception or the returned change: commands and
 diffs are masked (``private-key=<secret>``).
 
+The router's SSH host key is checked against the town's pinned keys
+(:mod:`camfleet.drivers.routeros.hostkeys`) after the key exchange and before the password is sent:
+recorded at first contact, refused when changed (HostKeyChanged), as the connection's ``Pin`` says.
+
 Errors (:mod:`camfleet.drivers.errors`): bad login -> AuthError; refused/unanswered connection ->
 Unreachable; connected but no prompt in time -> DeviceTimeout; a console error line (``bad command
 name``, ``expected end of command``, ``failure:``, ``input does not match``...) -> DeviceError
@@ -15,8 +19,10 @@ quoting the router.
 By hand against a simulated router (``camfleet sim`` running, or the snippet in
 tests/links/test_links_driver.py)::
 
-    .venv/bin/python -c "from camfleet.drivers.routeros.driver import RouterOsDriver as D; \\
-        print(D('lr-01-01', '127.77.1.2', port=2222, username='admin', password='pw').facts())"
+    .venv/bin/python -c "from pathlib import Path; from camfleet.drivers.routeros.driver import RouterOsDriver as D; \\
+        from camfleet.drivers.routeros.hostkeys import *; \\
+        print(D('lr-01-01', '127.77.1.2', port=2222, username='admin', password='pw', \\
+        host_key=Pin(KnownHosts(Path('/tmp/kh')), 'lr-01-01', Mode.RECORD)).facts())"
 """
 
 from __future__ import annotations
@@ -29,11 +35,13 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from netmiko import ConnectHandler
+import paramiko
 from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
+from netmiko.mikrotik import MikrotikRouterOsSSH
 
 from camfleet.drivers.errors import AuthError, DeviceError, DeviceTimeout, DriverError, Unreachable
 from camfleet.drivers.routeros.config import Plan, mask_export, parse_export, plan_changes
+from camfleet.drivers.routeros.hostkeys import HostKeyError, Pin
 from camfleet.drivers.routeros.text import mask, pairs
 
 log = logging.getLogger(__name__)
@@ -70,6 +78,54 @@ class RouterChange:
     commands_sent: list[str] = field(default_factory=list)
 
 
+class _PinPolicy(paramiko.MissingHostKeyPolicy):
+    """Every key goes through the router's :class:`Pin` (the client holds no known keys of its own)."""
+
+    def __init__(self, pin: Pin) -> None:
+        self._pin = pin
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        self._pin.verify(key.get_name(), key.asbytes())
+
+
+class _PinnedClient(paramiko.SSHClient):
+    """paramiko's client asking first for the pinned key's algorithm (a router with an RSA and an
+    Ed25519 key shows the pinned one), the key checked before authentication."""
+
+    def __init__(self, pin: Pin) -> None:
+        super().__init__()
+        self._pin = pin
+        self.set_missing_host_key_policy(_PinPolicy(pin))
+
+    def connect(self, *args: Any, **kwargs: Any) -> None:
+        preferred = self._pin.preferred_algorithms()
+
+        def transport(sock: Any, **options: Any) -> paramiko.Transport:
+            made = paramiko.Transport(sock, **options)
+            security = made.get_security_options()
+            first = [name for name in preferred if name in security.key_types]
+            security.key_types = first + [name for name in security.key_types if name not in first]
+            return made
+
+        kwargs["transport_factory"] = transport
+        try:
+            super().connect(*args, **kwargs)
+        except HostKeyError:
+            self.close()  # refused after the key exchange: nothing more goes over this transport
+            raise
+
+
+class _PinnedRouterOs(MikrotikRouterOsSSH):
+    """netmiko's RouterOS session over :class:`_PinnedClient` (netmiko would auto-add any key)."""
+
+    def __init__(self, *, pin: Pin, **kwargs: Any) -> None:
+        self._pin = pin  # before netmiko's __init__, which connects
+        super().__init__(**kwargs)
+
+    def _build_ssh_client(self) -> paramiko.SSHClient:
+        return _PinnedClient(self._pin)
+
+
 def _kv(text: str) -> dict[str, str]:
     """``  key: value`` lines of a RouterOS ``print`` into a dict."""
     out = {}
@@ -93,10 +149,13 @@ class RouterOsDriver:
         port: int = 22,
         username: str,
         password: str,
+        host_key: Pin,
         conn_timeout: float = 5.0,
         read_timeout: float = 20.0,
     ) -> None:
         self.device_id = device_id
+        #: The router's host key check; its ``note`` says whether this connection pinned a key.
+        self.host_key = host_key
         self.host = host
         self.port = port
         self._username = username
@@ -128,7 +187,8 @@ class RouterOsDriver:
         if self._conn is not None:
             return self._conn
         try:
-            self._conn = ConnectHandler(
+            self._conn = _PinnedRouterOs(
+                pin=self.host_key,
                 device_type=self.device_type,
                 host=self.host,
                 port=self.port,
@@ -138,6 +198,8 @@ class RouterOsDriver:
                 auth_timeout=self.conn_timeout,
                 banner_timeout=self.conn_timeout,
             )
+        except HostKeyError:
+            raise
         except NetmikoAuthenticationException as err:
             raise AuthError(self.device_id, f"login as {self._username} refused", _first_line(err)) from None
         except NetmikoTimeoutException as err:

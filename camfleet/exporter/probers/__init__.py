@@ -21,4 +21,8 @@ PROBERS: dict[Prober, ProbeFn] = {
     Prober.inventory: inventory.probe,
 }
 
-__all__ = ["PROBERS", "Metrics", "Outcome", "ProbeFn", "ProbeRequest"]
+#: Probers whose driver calls block (run through ``base.CALLS``): a device with its share of calls in
+#: flight is answered ``busy`` before one of these even starts.
+BLOCKING: frozenset[Prober] = frozenset({Prober.device, Prober.recorder})
+
+__all__ = ["BLOCKING", "PROBERS", "Metrics", "Outcome", "ProbeFn", "ProbeRequest"]

@@ -14,17 +14,21 @@ Sample output (``curl '127.0.0.1:9830/probe?target=ngoc-lac&module=inventory'``)
 
     camfleet_camera_info{camera="cam-01-t01",kind="town",site="kp-01",status="commissioned",street="Đường Lê Lợi"} 1.0
     camfleet_camera_latitude_degrees{camera="cam-01-t01"} 20.0912
+    camfleet_camera_shared{camera="cam-05-c01"} 1.0
     camfleet_camera_longitude_degrees{camera="cam-01-t01"} 105.3701
     camfleet_site_info{site="kp-01",site_name="Khu phố 1"} 1.0
 """
 
 from __future__ import annotations
 
+from camfleet.exporter.probers import coverage
 from camfleet.exporter.probers.base import Metrics, Outcome, ProbeRequest
-from camfleet.model import CameraStatus
+from camfleet.model import CameraKind, CameraStatus
 
 
 async def probe(req: ProbeRequest, out: Metrics) -> Outcome:
+    if req.module.coverage:
+        return await coverage.probe(req, out)
     fleet = req.fleet
     for site in fleet.sites.values():
         out.gauge("camfleet_site_info", "A khu phố of the town and its name.", 1, site=site.id, site_name=site.name)
@@ -41,6 +45,14 @@ async def probe(req: ProbeRequest, out: Metrics) -> Outcome:
             status=cam.status.value,
             street=cam.location.street,
         )
+        if cam.kind is CameraKind.community:  # the map and dashboards show a shared one as "shared"
+            out.gauge(
+                "camfleet_camera_shared",
+                "1 if the owner shares this community camera's stream with the station (managed: true, read "
+                "through ONVIF); 0 if the station does not see it.",
+                cam.is_managed,
+                camera=cam.id,
+            )
         out.gauge("camfleet_camera_latitude_degrees", "Camera latitude (WGS84).", cam.location.lat, camera=cam.id)
         out.gauge("camfleet_camera_longitude_degrees", "Camera longitude (WGS84).", cam.location.lon, camera=cam.id)
     return Outcome.ok()

@@ -5,7 +5,9 @@ nothing in the router's log; the connect time is the round trip. With ``wireguar
 module also logs in once and reads each WireGuard peer's last handshake through the RouterOS
 driver's reader (:mod:`camfleet.drivers.routeros.monitor`): a tunnel that stopped shaking hands
 is a link that carries no camera even if SSH still answers on another path. Run that module less
-often.
+often. It logs in only to a router whose SSH host key was pinned by the links playbook and is
+still the same (:mod:`camfleet.drivers.routeros.hostkeys`); else it fails with ``host_key_unknown``
+or ``host_key_changed`` and the password is never sent.
 
 Sample output (``curl '127.0.0.1:9830/probe?target=lr-01-01&module=link_wireguard'``)::
 
@@ -17,6 +19,7 @@ Sample output (``curl '127.0.0.1:9830/probe?target=lr-01-01&module=link_wireguar
 
 from __future__ import annotations
 
+from camfleet.drivers.routeros.hostkeys import known_hosts
 from camfleet.drivers.routeros.monitor import MonitorError, wireguard_handshakes
 from camfleet.exporter.probers.base import Metrics, Outcome, ProbeRequest
 from camfleet.probes.ssh import ssh_banner
@@ -28,7 +31,13 @@ async def _wireguard(req: ProbeRequest, out: Metrics) -> Outcome | None:
     where = req.endpoint
     try:
         ages = await wireguard_handshakes(
-            req.target.id, where.host, where.ssh_port or 22, req.username, req.password, timeout=req.remaining()
+            req.target.id,
+            where.host,
+            where.ssh_port or 22,
+            req.username,
+            req.password,
+            timeout=req.remaining(),
+            known_hosts=known_hosts(req.fleet),
         )
     except MonitorError as exc:
         return Outcome.fail(exc.reason, str(exc))

@@ -5,6 +5,10 @@ us" (``stream``) against "the recorder receives and records it" (``online``/``re
 without one more byte on the household uplink. Retention is measured, not planned: the newest
 minus the oldest recording of each channel, against the town's target.
 
+``camfleet_recorder_channel_identity_ok`` says whether a channel records the inventory's camera at
+all (the serial the recorder learnt from the device at the channel's address): a swapped or
+re-addressed camera is online and recording, and 0 here.
+
 Channel series carry the camera id and its link router (from the inventory), so alert rules
 can fold a channel alert under its link's outage.
 
@@ -16,6 +20,7 @@ Sample output (``curl '127.0.0.1:9830/probe?target=nvr-01&module=recorder'``)::
     camfleet_recorder_disk_status_info{slot="1",status="ok"} 1.0
     camfleet_recorder_channel_online{camera="cam-01-t01",channel="1",link_router="lr-01-01"} 1.0
     camfleet_recorder_channel_recording{camera="cam-01-t01",channel="1",link_router="lr-01-01"} 1.0
+    camfleet_recorder_channel_identity_ok{camera="cam-01-t01",channel="1"} 1.0
     camfleet_recorder_oldest_recording_timestamp_seconds{camera="cam-01-t01",channel="1",...} 1.79e+09
     camfleet_recorder_newest_recording_timestamp_seconds{camera="cam-01-t01",channel="1",...} 1.79e+09
     camfleet_recorder_retention_days{camera="cam-01-t01",channel="1",link_router="lr-01-01"} 50.7
@@ -26,8 +31,9 @@ from __future__ import annotations
 
 from camfleet.drivers import open_driver
 from camfleet.drivers.base import RecorderDriver
-from camfleet.drivers.errors import DriverError
+from camfleet.drivers.errors import DriverError, Unsupported
 from camfleet.exporter.probers.base import Metrics, Outcome, ProbeRequest, driver_failure, driver_timeout, run_blocking
+from camfleet.jobs.recorders import identity_ok
 
 HEALTHY = frozenset({"ok", "normal", "idle", "sleeping"})
 DAY_S = 86400.0
@@ -42,6 +48,26 @@ def _channel_labels(req: ProbeRequest) -> dict[int, dict[str, str]]:
         link = req.fleet.links.get(cam.network.link or "")
         out[cam.recorder.channel] = {"camera": cam.id, "link_router": link.router if link else ""}
     return out
+
+
+async def _identities(req: ProbeRequest, nvr: RecorderDriver, out: Metrics, known: dict[int, dict[str, str]]) -> None:
+    """``camfleet_recorder_channel_identity_ok``: 1 when the device a channel pulls (as the recorder
+    reports it) is the inventory's camera, 0 when it is another; absent where either side does not say."""
+    try:
+        seen = await run_blocking(req, nvr.channel_identities)
+    except Unsupported:
+        return
+    for number, ident in sorted(seen.items()):
+        camera = known.get(number, {}).get("camera")
+        ok = identity_ok(req.fleet, camera, ident) if camera else None
+        if ok is not None:
+            out.gauge(
+                "camfleet_recorder_channel_identity_ok",
+                "1 if the channel records the inventory's camera (serial, else MAC, else model and address).",
+                ok,
+                channel=str(number),
+                camera=camera or "",
+            )
 
 
 async def probe(req: ProbeRequest, out: Metrics) -> Outcome:
@@ -71,8 +97,9 @@ async def probe(req: ProbeRequest, out: Metrics) -> Outcome:
                 slot=slot,
                 status=disk.status,
             )
-        states = await run_blocking(req, nvr.channel_status)
         known = _channel_labels(req)
+        await _identities(req, nvr, out, known)
+        states = await run_blocking(req, nvr.channel_status)
         for number, state in states.items():
             labels = {"channel": str(number), **known.get(number, {"camera": "", "link_router": ""})}
             if state.online is not None:

@@ -18,28 +18,74 @@ Sample output (``curl '127.0.0.1:9830/probe?target=cam-01-t01&module=stream'``):
     camfleet_stream_connect_seconds 0.001
     camfleet_stream_packets_lost 0.0
 
+A shared community camera read through ONVIF (``device.driver: onvif``) gives its URL by
+``GetStreamUri`` (the ONVIF driver, through the blocking-call pool; kept :data:`ONVIF_URL_TTL_S`,
+forgotten when a probe fails); a refused ONVIF login is ``reason="auth"``.
+
 A frozen camera (answers PLAY, sends nothing) gives ``camfleet_stream_up 0`` and
 ``camfleet_probe_failure_info{reason="no_frames"} 1``.
 """
 
 from __future__ import annotations
 
-from camfleet.drivers import stream_url
-from camfleet.exporter.probers.base import Metrics, Outcome, ProbeRequest
+import asyncio
+import functools
+
+from camfleet.drivers import onvif_stream_url, speaks_onvif_only, stream_url
+from camfleet.drivers.errors import DriverError
+from camfleet.drivers.http import DEADLINE_FACTOR
+from camfleet.exporter.probers.base import Metrics, Outcome, ProbeRequest, driver_failure, driver_timeout, run_blocking
+from camfleet.exporter.probers.coverage import STREAMS
 from camfleet.probes.rtsp import probe_stream
+
+#: How long an ONVIF camera's stream URL is reused before it is asked again (a failed probe forgets it).
+ONVIF_URL_TTL_S = 600.0
+#: (camera, main|sub) -> (loop time it expires, RTSP URL): GetStreamUri is three SOAP round trips.
+_ONVIF_URLS: dict[tuple[str, str], tuple[float, str]] = {}
+
+
+async def _url(req: ProbeRequest, which: str) -> str:
+    """The camera's live RTSP URL: fixed vendor paths, or what a shared ONVIF camera says (cached)."""
+    if not speaks_onvif_only(req.target.camera):
+        return stream_url(req.fleet, req.target.id, sub=which == "sub")
+    key, now = (req.target.id, which), asyncio.get_running_loop().time()
+    cached = _ONVIF_URLS.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    url = await run_blocking(
+        req,
+        functools.partial(
+            onvif_stream_url,
+            req.fleet,
+            req.target.id,
+            req.username,
+            req.password,
+            sub=which == "sub",
+            timeout=driver_timeout(req) / DEADLINE_FACTOR,  # its deadline (factor × timeout) within the budget
+        ),
+    )
+    _ONVIF_URLS[key] = (now + ONVIF_URL_TTL_S, url)
+    return url
 
 
 async def probe(req: ProbeRequest, out: Metrics) -> Outcome:
     camera = req.target.camera
     which = req.module.stream
+    try:
+        url = await _url(req, which)
+    except DriverError as err:
+        STREAMS.record(req.target.id, False)
+        out.gauge("camfleet_stream_up", "1 if video frames (a keyframe at least) arrived within the budget.", False)
+        return driver_failure(err)
     result = await probe_stream(
-        stream_url(req.fleet, req.target.id, sub=which == "sub"),
+        url,
         req.username,
         req.password,
         timeout=max(0.05, req.remaining()),
         frames=req.module.frames,
         measure_s=req.module.measure_s,
     )
+    STREAMS.record(req.target.id, result.success)  # what the coverage module counts as up
     out.gauge(
         "camfleet_stream_up", "1 if video frames (a keyframe at least) arrived within the budget.", result.success
     )
@@ -78,4 +124,5 @@ async def probe(req: ProbeRequest, out: Metrics) -> Outcome:
     out.gauge("camfleet_stream_packets_lost", "RTP sequence gaps seen during this probe.", result.packets_lost)
     if result.success:
         return Outcome.ok()
+    _ONVIF_URLS.pop((req.target.id, which), None)  # the camera may hand out another URL now (a reboot)
     return Outcome.fail(str(result.reason or "bad_reply"), result.detail)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from camfleet.sim import onvif
 from camfleet.sim.dahua.camera import DahuaCamera
 from camfleet.sim.dahua.device import DahuaCgiDevice
 from camfleet.sim.dahua.nvr import DahuaNvr
@@ -36,9 +37,15 @@ def camera_app(
     clock: Clock,
     on_change: Callable[[], None],
     timings: Timings | None = None,
+    rtsp_port: Callable[[], int] | None = None,
 ) -> web.Application:
-    """A Dahua camera's CGI API over ``state``; ``clock`` returns simulator UNIX time."""
-    device = DahuaCamera(state, faults, clock=clock, on_change=on_change, timings=timings or Timings())
+    """A Dahua camera's CGI API over ``state``, ONVIF too (``/onvif/device_service``,
+    ``/onvif/media_service``); ``clock`` returns simulator UNIX time; ``rtsp_port`` says where its RTSP
+    server listens (the ONVIF stream URIs name it; 554 by default)."""
+    device = DahuaCamera(
+        state, faults, clock=clock, on_change=on_change, timings=timings or Timings(), rtsp_port=rtsp_port
+    )
+    device.speak_onvif(state, onvif.DAHUA, rtsp_port)
     return device_app(device, DEVICE)
 
 
@@ -50,8 +57,17 @@ def nvr_app(
     on_change: Callable[[], None],
     timings: Timings | None = None,
     footage: Footage | None = None,
+    source_of: Callable[[int], CameraState | None] | None = None,
 ) -> web.Application:
     """A Dahua recorder's CGI API over ``state``; ``footage`` says what its files show (none: searches
-    answer, downloads are refused)."""
-    device = DahuaNvr(state, faults, clock=clock, on_change=on_change, timings=timings or Timings(), footage=footage)
+    answer, downloads are refused); ``source_of`` the camera each channel is connected to now."""
+    device = DahuaNvr(
+        state,
+        faults,
+        clock=clock,
+        on_change=on_change,
+        timings=timings or Timings(),
+        footage=footage,
+        source_of=source_of,
+    )
     return device_app(device, DEVICE)

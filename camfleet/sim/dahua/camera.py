@@ -5,7 +5,8 @@ and §6: ``key=value`` lines with CRLF, ``table.`` on getConfig, ``OK`` on a goo
 ``Error\\r\\nBad Request!\\r\\n`` (HTTP 400) on bad input, realm ``Login to <serial>``,
 ``LockLoginTimes=5`` / ``LoginFailLockTime=1800`` s lock-out per account, and the faults.
 The plumbing and the CGIs every Dahua device has are :class:`~camfleet.sim.dahua.device.DahuaCgiDevice`'s;
-a camera adds ``storageDevice`` (no SD card), ``snapshot`` and ``MaxExtraStream``, and ``/OutsideCmd``
+a camera adds ``storageDevice`` (no SD card), ``snapshot``, ``encode`` (caps), ``MaxExtraStream``, ``eventManager``
+(:mod:`~camfleet.sim.dahua.events`), and ``/OutsideCmd``
 belongs to the initialisation wizard (:mod:`~camfleet.sim.dahua.wizard`).
 
 Choices where the reference is unsure [?]:
@@ -28,9 +29,9 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from camfleet.sim.dahua.cgi import CgiError
-from camfleet.sim.dahua.config import ConfigTable
-from camfleet.sim.dahua.device import DahuaCgiDevice
+from camfleet.sim.dahua.cgi import CgiError, kv
+from camfleet.sim.dahua.config import CODECS, STREAM_KEYS, ConfigTable
+from camfleet.sim.dahua.events import DahuaEvents
 from camfleet.sim.dahua.wizard import InitWizard
 from camfleet.sim.devices import CameraState
 from camfleet.sim.faults import Faults
@@ -38,15 +39,23 @@ from camfleet.sim.httpdevice import Clock
 from camfleet.sim.httpserve import Timings, snapshot_jpeg
 
 
-class DahuaCamera(DahuaCgiDevice):
-    """One Dahua camera's CGI API over a :class:`CameraState`."""
+class DahuaCamera(DahuaEvents):
+    """One Dahua camera's CGI API over a :class:`CameraState` (its event stream: :mod:`~camfleet.sim.dahua.events`)."""
 
     state: CameraState
 
     def __init__(
-        self, state: CameraState, faults: Faults, *, clock: Clock, on_change: Callable[[], None], timings: Timings
+        self,
+        state: CameraState,
+        faults: Faults,
+        *,
+        clock: Clock,
+        on_change: Callable[[], None],
+        timings: Timings,
+        rtsp_port: Callable[[], int] | None = None,
     ) -> None:
-        super().__init__(state, faults, clock=clock, on_change=on_change, timings=timings, config=ConfigTable(state))
+        config = ConfigTable(state, rtsp_port)
+        super().__init__(state, faults, clock=clock, on_change=on_change, timings=timings, config=config)
         self.wizard = InitWizard(state, on_change)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
@@ -65,6 +74,28 @@ class DahuaCamera(DahuaCgiDevice):
         if action in ("getDeviceAllInfo", "factory.getCollect"):
             return self.text("")  # no SD card fitted
         raise CgiError()
+
+    async def cgi_encode(self, request: web.Request, action: str, is_admin: bool) -> web.StreamResponse:
+        """``getConfigCaps`` (``caps[0].MainFormat[0].Video.*``, recorded) and ``getCaps`` (the same keys [?])."""
+        if action not in ("getCaps", "getConfigCaps") or request.query.get("channel", "1") not in ("0", "1"):
+            raise CgiError()
+        pairs: list[tuple[str, object]] = []
+        for sid, key in STREAM_KEYS.items():
+            if sid not in self.state.streams:
+                continue
+            p, main = f"caps[0].{key}.Video", sid == 101
+            st = self.state.streams[sid]
+            sizes = [(st.width, st.height)] + [
+                (w, h) for w, h in ((1920, 1080), (1280, 720), (704, 576), (640, 360)) if w < st.width
+            ]
+            codecs = [CODECS[c] for c in (("h264", "h265") if main else ("h264", "h265", "mjpeg"))]
+            pairs += [
+                (f"{p}.BitRateOptions", "256,16384" if main else "32,4096"),
+                (f"{p}.CompressionTypes", ",".join(codecs)),
+                (f"{p}.FPSMax", 30 if main else 25),
+                (f"{p}.ResolutionTypes", ",".join(f"{w}x{h}" for w, h in dict.fromkeys(sizes))),
+            ]
+        return self.text(kv(pairs))
 
     async def cgi_snapshot(self, request: web.Request, action: str, is_admin: bool) -> web.StreamResponse:
         if request.query.get("channel", "1") != "1":

@@ -5,7 +5,8 @@ Why: Dahua's CGI addresses settings as flat keys under a name (``Encode[0].MainF
 whole name back. A ``setConfig`` merges the keys it was given into the name's current keys, so one
 bad value refuses the whole call. :class:`DeviceConfig` holds the names every Dahua device has
 (``NTP``, ``Locales``, ``General``, ``Network``: a recorder answers these); :class:`ConfigTable`
-adds a camera's (``Encode``, ``ChannelTitle``, ``VideoWidget``, ``SmartEncode``, the services).
+adds a camera's (``Encode``, ``ChannelTitle``, ``VideoWidget``, ``SmartEncode``, the services, ``RTSP``
+with the port its RTSP server really listens on, ``MotionDetect`` over the 22x18 grid).
 Facts: ``NTP.TimeZone`` is Dahua's zone index (12 = GMT+07:00) [M]; rectangles are on an
 8191-wide grid; ``SSHD.Enable`` drives ssh, ``T2UServer.Enable`` the P2P cloud.
 
@@ -19,10 +20,11 @@ Reproduce by hand (a Dahua camera of a running ``camfleet sim`` on 127.77.0.20):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import ClassVar
 
 from camfleet.sim.dahua.cgi import CgiError, fmt, parse_bool, parse_int
-from camfleet.sim.devices import CameraState, DeviceState, MaskRect, StreamConfig
+from camfleet.sim.devices import MOTION_ROW_ALL, MOTION_ROWS, CameraState, DeviceState, MaskRect, StreamConfig
 
 RECT_MAX = 8191
 # Dahua's time-zone table, index -> minutes east of UTC [M]
@@ -161,11 +163,15 @@ class ConfigTable(DeviceConfig):
         "Telnet",
         "SSHD",
         "T2UServer",
+        "RTSP",
+        "MotionDetect",
     )
     state: CameraState
 
-    def __init__(self, state: CameraState) -> None:
+    def __init__(self, state: CameraState, rtsp_port: Callable[[], int] | None = None) -> None:
         super().__init__(state)
+        #: Where the camera's RTSP server really listens: ``RTSP.Port`` says it (clients build their URL from it).
+        self.rtsp_port = rtsp_port or (lambda: 554)
 
     def render(self, name: str) -> dict[str, str]:
         if name in DeviceConfig.NAMES:
@@ -213,9 +219,35 @@ class ConfigTable(DeviceConfig):
             pairs += [("SSHD.Enable", s.services.ssh)]
         elif name == "T2UServer":
             pairs += [("T2UServer.Enable", s.services.p2p), ("T2UServer.RegisterServer", "www.easy4ipcloud.com")]
+        elif name == "RTSP":
+            pairs += [
+                ("RTSP.Enable", True),
+                ("RTSP.Port", self.rtsp_port()),
+                ("RTSP.RTP.EndPort", 40000),
+                ("RTSP.RTP.StartPort", 20000),
+            ]
+        elif name == "MotionDetect":
+            pairs += self._motion()
         else:
             raise CgiError()
         return {k: fmt(v) for k, v in pairs}
+
+    def _motion(self) -> list[tuple[str, object]]:
+        """Keys in the order cameras send them (alphabetical; the regions by number) [M]."""
+        md, p = self.state.motion, "MotionDetect[0]"
+        w = f"{p}.MotionDetectWindow[0]"
+        pairs: list[tuple[str, object]] = [
+            (f"{p}.Enable", md.enabled),
+            (f"{p}.EventHandler.Dejitter", 5),
+            (f"{p}.EventHandler.RecordEnable", True),
+            (f"{p}.EventHandler.RecordLatch", 10),
+            (f"{p}.Level", 1 + md.sensitivity * 5 // 100),  # the older 1..6 scale beside Sensitive [?]
+            (f"{w}.Id", 0),
+            (f"{w}.Name", "Region1"),
+        ]
+        pairs += [(f"{w}.Region[{i}]", row) for i, row in enumerate(md.rows)]
+        pairs += [(f"{w}.Sensitive", md.sensitivity), (f"{w}.Threshold", md.threshold)]
+        return pairs
 
     def _widget(self) -> list[tuple[str, object]]:
         o, masks = self.state.osd, self.state.masks
@@ -267,6 +299,19 @@ class ConfigTable(DeviceConfig):
             s.services.ssh = parse_bool(flat["SSHD.Enable"])
         elif name == "T2UServer":
             s.services.p2p = parse_bool(flat["T2UServer.Enable"])
+        elif name == "RTSP":
+            # the simulator cannot move or stop its RTSP server: the values it has are the only ones taken [?]
+            if not parse_bool(flat["RTSP.Enable"]) or parse_int(flat["RTSP.Port"], 1, 65535) != self.rtsp_port():
+                raise CgiError()
+        elif name == "MotionDetect":
+            p, w = "MotionDetect[0]", "MotionDetect[0].MotionDetectWindow[0]"
+            parse_bool(flat[f"{p}.EventHandler.RecordEnable"])
+            parse_int(flat[f"{p}.Level"], 1, 6)
+            md = s.motion
+            md.enabled = parse_bool(flat[f"{p}.Enable"])
+            md.sensitivity = parse_int(flat[f"{w}.Sensitive"], 0, 100)
+            md.threshold = parse_int(flat[f"{w}.Threshold"], 0, 100)
+            md.rows = [parse_int(flat[f"{w}.Region[{i}]"], 0, MOTION_ROW_ALL) for i in range(MOTION_ROWS)]
 
     def _stream(self, flat: dict[str, str], p: str, old: StreamConfig, sid: int) -> StreamConfig:
         codec = CODECS_BACK.get(flat[f"{p}.Video.Compression"])

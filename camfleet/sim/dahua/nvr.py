@@ -38,8 +38,14 @@ way docs/reference/footage.md §4 and device-apis.md §2.4-§2.6 describe real r
   §4.3, read by :func:`playback_target`) plays from the keyframe at or before ``starttime``;
   ``endtime`` is not honoured (two minutes are played, as for the Hikvision playback) [?].
 
-Not built (a recorder's channels and schedules over CGI were not confirmed, and the driver leaves
-them to the web interface): ``RemoteDevice``, ``Record``, ``RecordMode``, ``/OutsideCmd``.
+- ``configManager.cgi?action=getConfig&name=RemoteDevice`` (read only): one slot per channel,
+  ``System_CONFIG_NETCAMERA_INFO_<channel - 1>``, its ``Address``/``Port``/``UserName``/``ProtocolType``
+  and, once the recorder has logged in to the camera at that address, that camera's ``SerialNo``,
+  ``Mac`` and ``DeviceType`` (as a DH-NVR4216-HDS2 answers, docs/reference/devices.md §9); unused
+  slots ``Enable=false``, ``Address=192.168.0.0``. The password is never listed [?].
+
+Not built (a recorder's channel and schedule writes over CGI were not confirmed, and the driver leaves
+them to the web interface): setting ``RemoteDevice``, ``Record``, ``RecordMode``, ``/OutsideCmd``.
 
 Reproduce by hand (a Dahua recorder of a running ``camfleet sim`` on 127.21.0.2)::
 
@@ -67,7 +73,7 @@ from camfleet.sim.dahua.cgi import CRLF, CgiError, kv, parse_int
 from camfleet.sim.dahua.config import DeviceConfig
 from camfleet.sim.dahua.device import Cgi, DahuaCgiDevice
 from camfleet.sim.dahua.dhav import MIN_CHUNK, DhavWriter, size_bound
-from camfleet.sim.devices import NvrState, RecordingSpan
+from camfleet.sim.devices import CameraState, NvrState, RecordingSpan
 from camfleet.sim.faults import Fault, Faults
 from camfleet.sim.footage import CLIP_S, Footage, minute_clip
 from camfleet.sim.httpdevice import Clock
@@ -234,9 +240,12 @@ class DahuaNvr(DahuaCgiDevice):
         on_change: Callable[[], None],
         timings: Timings,
         footage: Footage | None = None,
+        source_of: Callable[[int], CameraState | None] | None = None,
     ) -> None:
         super().__init__(state, faults, clock=clock, on_change=on_change, timings=timings, config=DeviceConfig(state))
         self.footage = footage
+        #: The camera a channel is connected to now (the town's answer): what RemoteDevice reports of it.
+        self.source_of = source_of or (lambda channel: None)
         self._searches: dict[str, _Search] = {}
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -255,6 +264,37 @@ class DahuaNvr(DahuaCgiDevice):
 
     def _spec(self, channel: int) -> StreamSpec | None:
         return self.footage.spec_of(channel) if self.footage is not None else None
+
+    # ----------------------------------------------------------------- channels (read only)
+
+    async def cgi_configManager(self, request: web.Request, action: str, is_admin: bool) -> web.StreamResponse:
+        if request.query.get("name") != "RemoteDevice" and not any(k.startswith("RemoteDevice") for k in request.query):
+            return await super().cgi_configManager(request, action, is_admin)
+        if action != "getConfig":
+            raise CgiError()
+        pairs: list[tuple[str, object]] = []
+        for slot in range(self.state.max_channels):
+            key = f"table.RemoteDevice.uuid:System_CONFIG_NETCAMERA_INFO_{slot}."
+            ch = self.state.channels.get(slot + 1)
+            if ch is None:
+                pairs += [(key + "Enable", "false"), (key + "Address", "192.168.0.0")]
+                continue
+            cam = self.source_of(slot + 1)
+            dahua = ch.protocol.upper() == "DAHUA"
+            pairs += [
+                (key + "Name", ch.name),
+                (key + "Enable", "true"),
+                (key + "Address", ch.address),
+                (key + "Mac", cam.mac if cam else ""),
+                (key + "Port", 37777 if dahua else ch.port),
+                (key + "HttpPort", ch.port),
+                (key + "UserName", ch.username),
+                (key + "Vendor", "Private" if dahua else "Onvif"),
+                (key + "ProtocolType", "Dahua2" if dahua else "Onvif"),
+                (key + "DeviceType", cam.model if cam else ""),
+                (key + "SerialNo", cam.serial if cam else ""),
+            ]
+        return self.text(kv(pairs))
 
     # ----------------------------------------------------------------- disks and pictures
 

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from camfleet.sim.devices import password_is_strong
+from camfleet.sim.faults import Fault
 from camfleet.sim.hikvision.dispatch import IsapiBase, routes
 from camfleet.sim.hikvision.xml import IsapiError, parse_body, text, x
 
@@ -101,7 +102,7 @@ class Activation(IsapiBase):
         password = self._challenge.decrypt_password(given) if self._challenge else given
         if password is None:
             raise IsapiError(6, "badParameters")
-        if not password_is_strong(password):
+        if not password_is_strong(password) or self.faults.has(Fault.activation_refused):
             raise IsapiError(4, "riskPassword")
         self._challenge = None
         self.state.activate(password)

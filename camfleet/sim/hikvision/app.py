@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from camfleet.sim import onvif
 from camfleet.sim.devices import CameraState, NvrState
 from camfleet.sim.faults import Faults
 from camfleet.sim.footage import Footage
@@ -46,8 +47,11 @@ def camera_app(
     clock: Clock,
     on_change: Callable[[], None],
     timings: Timings | None = None,
+    rtsp_port: Callable[[], int] | None = None,
 ) -> web.Application:
-    """An ISAPI camera over ``state``. ``clock`` returns simulator UNIX time; ``on_change`` runs after each change."""
+    """An ISAPI camera over ``state``, ONVIF too (``/onvif/device_service``, ``/onvif/Media``). ``clock``
+    returns simulator UNIX time; ``on_change`` runs after each change; ``rtsp_port`` says where its
+    RTSP server listens (the ONVIF stream URIs name it; 554 by default)."""
     device = IsapiCamera(
         state,
         faults,
@@ -56,6 +60,7 @@ def camera_app(
         timings=timings or Timings(),
         realm=realm("IP Camera", state.serial),
     )
+    device.speak_onvif(state, onvif.HIKVISION, rtsp_port)
     return device_app(device, DEVICE, max_field_size=16384)
 
 
@@ -67,11 +72,17 @@ def nvr_app(
     on_change: Callable[[], None],
     timings: Timings | None = None,
     footage: Footage | None = None,
+    rtsp_port: Callable[[], int] | None = None,
+    source_of: Callable[[int], CameraState | None] | None = None,
 ) -> web.Application:
     """An ISAPI NVR over ``state`` (realm ``NVR(<digits>)`` [?]); ``footage`` says what its files show
-    (none: searches answer, downloads are refused)."""
+    (none: searches answer, downloads are refused); ``rtsp_port`` where its RTSP playback answers
+    (the search's playback URIs name it unless it is 554); ``source_of`` the camera a channel is
+    connected to now (its model and serial in the channel's ``sourceInputPortDescriptor``)."""
     device = IsapiNvr(
         state, faults, clock=clock, on_change=on_change, timings=timings or Timings(), realm=realm("NVR", state.serial)
     )
     device.footage = footage
+    device.rtsp_port = rtsp_port
+    device.source_of = source_of
     return device_app(device, DEVICE, max_field_size=16384)

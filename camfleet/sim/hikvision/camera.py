@@ -24,8 +24,8 @@ from typing import ClassVar
 from aiohttp import web
 
 from camfleet.sim.devices import CameraState, MaskRect, StreamConfig
-from camfleet.sim.hikvision.device import IsapiDevice
 from camfleet.sim.hikvision.dispatch import routes
+from camfleet.sim.hikvision.events import IsapiEvents
 from camfleet.sim.hikvision.xml import IsapiError, find, findall, get_bool, get_int, parse_body, text, x
 from camfleet.sim.httpserve import snapshot_jpeg
 
@@ -36,10 +36,10 @@ DATE_STYLES = ("YYYY-MM-DD", "MM-DD-YYYY", "DD-MM-YYYY")  # the three every clie
 TIME_STYLES = {"24h": "24hour", "12h": "12hour"}
 
 
-class IsapiCamera(IsapiDevice):
-    """A Hikvision IP camera."""
+class IsapiCamera(IsapiEvents):
+    """A Hikvision IP camera (its events, motion detection and alert stream: :mod:`~camfleet.sim.hikvision.events`)."""
 
-    ROUTES = IsapiDevice.ROUTES + routes(
+    ROUTES = IsapiEvents.ROUTES + routes(
         ("GET", r"/ISAPI/Streaming/channels", "get_streams"),
         ("GET", r"/ISAPI/Streaming/channels/(?P<id>\d+)", "get_stream"),
         ("PUT", r"/ISAPI/Streaming/channels/(?P<id>\d+)", "put_stream"),
@@ -166,7 +166,7 @@ class IsapiCamera(IsapiDevice):
 
     async def get_picture(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
         sid = int(m.group("id"))
-        st = self.state.streams.get(sid)
+        st = self.state.streams.get(101 if sid == 1 else sid)  # channel 1: its main stream, as firmware takes it
         if st is None:
             raise IsapiError(4, "notSupport", http=403)
         try:

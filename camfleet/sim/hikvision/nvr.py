@@ -5,6 +5,11 @@ Why: recorder playbooks and the retention report are tested against it. Footage 
 span per channel (:class:`~camfleet.sim.devices.RecordingSpan`) that the town's clock fills;
 a search cuts it into hour-long files, 50 matches a page at most, ``MORE`` while pages remain.
 ``GET /ISAPI/ContentMgmt/record/status`` (per-track recording state) is a simulator resource [?].
+A channel the NVR has logged in to carries that camera's ``model``, ``serialNumber`` and
+``firmwareVersion`` in its ``sourceInputPortDescriptor`` — the camera at the channel's address now, as
+the town says (``source_of``), not the one the inventory meant (docs/reference/devices.md §9). The
+NVR's own ``/ISAPI/Streaming/channels`` lists ``<channel>01`` (main) and ``<channel>02`` (sub) for each
+channel, and its RTSP port relays them live (``rtsp://nvr/Streaming/Channels/101``, the town's listeners).
 A schedule is ``continuous`` only when CMR covers the whole week, a day written ``Monday 00:00:00 →
 Tuesday 00:00:00`` as real recorders write it, or ``→ Monday 24:00:00``. As on real recorders (field notes
 from a DS-9632NI-M8 V5.04.081, a DS-7616NI-M2/16P, two DS-7716NI-I4/16P V4.61.030, docs/reference/devices.md §1)
@@ -27,12 +32,13 @@ import dataclasses
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 from xml.etree.ElementTree import Element
 
 from aiohttp import web
 
-from camfleet.sim.devices import NvrState, ProxyChannel, RecordingSpan
+from camfleet.sim.devices import CameraState, NvrState, ProxyChannel, RecordingSpan
 from camfleet.sim.footage import CLIP_S, Footage, ProgramStream, minute_clip
 from camfleet.sim.hikvision.device import IsapiDevice
 from camfleet.sim.hikvision.dispatch import routes
@@ -104,6 +110,8 @@ class IsapiNvr(IsapiDevice):
         ("GET", r"/ISAPI/ContentMgmt/download/capabilities", "get_download_capabilities"),
         ("GET", r"/ISAPI/ContentMgmt/download", "download"),
         ("POST", r"/ISAPI/ContentMgmt/download", "download"),
+        ("GET", r"/ISAPI/Streaming/channels", "get_streams"),
+        ("GET", r"/ISAPI/Streaming/channels/(?P<id>\d+)", "get_stream"),
         ("GET", r"/ISAPI/Streaming/channels/(?P<id>\d+)/picture", "get_picture"),
         ("GET", r"/ISAPI/ContentMgmt/StreamingProxy/channels/(?P<id>\d+)/picture", "get_picture"),
     )
@@ -111,6 +119,10 @@ class IsapiNvr(IsapiDevice):
     DEVICE_TYPE = "NVR"
     state: NvrState
     footage: Footage | None = None
+    rtsp_port: Callable[[], int] | None = None  # where its RTSP playback answers (the search's URIs point there)
+    #: The camera a channel is connected to now (set by the town): what the NVR learnt of it when it
+    #: logged in, reported in the channel's ``sourceInputPortDescriptor`` (None: not connected).
+    source_of: Callable[[int], CameraState | None] | None = None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if self.state.apply_faults(self.faults):
@@ -193,6 +205,9 @@ class IsapiNvr(IsapiDevice):
             + x("userName", ch.username)
             + x("streamType", "auto")
         )
+        cam = self.source_of(n) if self.source_of is not None else None
+        if cam is not None:  # filled in by the NVR once it has logged in to the camera (device-apis.md §1)
+            src += x("model", cam.model) + x("serialNumber", cam.serial) + x("firmwareVersion", cam.firmware)
         return (
             x("id", n)
             + x("name", ch.name or f"IPCamera {n:02d}")
@@ -276,6 +291,51 @@ class IsapiNvr(IsapiDevice):
                 f"{x('chanDetectResult', 'connect' if ch.online else 'netUnreachable')}</InputProxyChannelStatus>"
             )
         return self.xml("InputProxyChannelStatusList", items)
+
+    # ----------------------------------------------------------------- streaming (the NVR's own)
+
+    def _stream_ids(self) -> list[int]:
+        return [n * 100 + k for n in sorted(self.state.channels) for k in (1, 2)]
+
+    def _stream_inner(self, sid: int) -> str:
+        """The NVR's streaming channel ``<channel>01`` (main) or ``<channel>02`` (sub): what it relays of
+        the channel's camera, as that camera streams it now (defaults while it is not connected)."""
+        n, k = divmod(sid, 100)
+        ch = self.state.channels[n]
+        cam = self.source_of(n) if self.source_of is not None else None
+        st = cam.streams.get(100 + k) if cam is not None else None
+        codec = {"h265": "H.265", "mjpeg": "MJPEG"}.get(st.codec if st else "h264", "H.264")
+        video = (
+            x("enabled", True)
+            + x("videoInputChannelID", n)
+            + x("videoCodecType", codec)
+            + x("videoScanType", "progressive")
+            + x("videoResolutionWidth", st.width if st else 1920)
+            + x("videoResolutionHeight", st.height if st else 1080)
+            + x("videoQualityControlType", (st.bitrate_mode if st else "vbr").upper())
+            + x("constantBitRate", st.bitrate_kbps if st else 4096)
+            + x("maxFrameRate", (st.fps if st else 25) * 100)
+        )
+        transport = (
+            "<ControlProtocolList><ControlProtocol><streamingTransport>RTSP</streamingTransport></ControlProtocol>"
+            "</ControlProtocolList><Unicast><enabled>true</enabled><rtpTransportType>RTP/TCP</rtpTransportType></Unicast>"
+        )
+        return (
+            x("id", sid)
+            + x("channelName", ch.name or f"IPCamera {n:02d}")
+            + x("enabled", True)
+            + f"<Transport>{transport}</Transport><Video>{video}</Video>"
+        )
+
+    async def get_streams(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
+        inner = "".join(f"<StreamingChannel>{self._stream_inner(sid)}</StreamingChannel>" for sid in self._stream_ids())
+        return self.xml("StreamingChannelList", inner)
+
+    async def get_stream(self, request: web.Request, m: re.Match[str], body: bytes) -> web.StreamResponse:
+        sid = int(m.group("id"))
+        if sid not in self._stream_ids():
+            raise IsapiError(4, "notSupport", http=403)
+        return self.xml("StreamingChannel", self._stream_inner(sid))
 
     # ----------------------------------------------------------------- schedules
 
@@ -396,6 +456,8 @@ class IsapiNvr(IsapiDevice):
         matches, total = _segments(span, window, position, max_results)
         items = ""
         host = request.host.split(":")[0]
+        port = self.rtsp_port() if self.rtsp_port is not None else 554
+        host = host if port == 554 else f"{host}:{port}"  # a URI at a port that refuses is no URI
         for seg_start, seg_end in matches:
             a, b = utc_z(seg_start), utc_z(seg_end)
             name = file_name(n, seg_start)

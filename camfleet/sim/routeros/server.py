@@ -5,8 +5,8 @@ own 127.x.y.z address. It speaks SSH with password login (netmiko's ``admin+ct51
 flags are understood), shows the RouterOS banner and prompt ``[admin@MikroTik] > `` and feeds every
 typed line to :class:`~camfleet.sim.routeros.interpreter.RouterOsCli`. ``ssh host "/export"`` (an exec
 request) works too. Faults are read on every connection and every line, and on every change of them:
-unreachable (offline, link down, bricked) closes the port (clients get "connection refused") and
-drops open sessions; ``hang`` accepts TCP and never sends the SSH banner; ``slow`` delays every
+unreachable (offline, router off, bricked) closes the port (clients get "connection refused") and
+drops open sessions, link down leaves a blackhole there (connects time out); ``hang`` accepts TCP and never sends the SSH banner; ``slow`` delays every
 command's output; ``locked`` fails every login.
 
 By hand, once ``camfleet sim`` runs (or with the snippet in tests/sim/test_routeros.py)::
@@ -32,6 +32,7 @@ from typing import Any
 
 import asyncssh
 
+from camfleet.sim.blackhole import Blackhole
 from camfleet.sim.faults import Fault, Faults
 from camfleet.sim.routeros.interpreter import RouterOsCli
 from camfleet.sim.routeros.state import ROUTEROS_VERSION, RouterOsState
@@ -126,6 +127,7 @@ class RouterOsServer:
         self._clock = clock or self._drifting_clock
         self._on_change = on_change
         self._sock: socket.socket | None = None
+        self._blackhole: Blackhole | None = None  # the port while the link is down: connects time out
         self._accept_task: asyncio.Task[None] | None = None
         self._stopped = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -174,7 +176,18 @@ class RouterOsServer:
             for conn in list(self._connections):
                 conn.abort()
         elif not self.faults.unreachable and self._sock is None:
+            self._close_blackhole()
             self._listen()
+        if self.faults.unreachable and self.faults.blackholed and self._blackhole is None:
+            with contextlib.suppress(OSError):  # the port briefly held: the next change tries again
+                self._blackhole = Blackhole(self.host, self._port)
+        elif not (self.faults.unreachable and self.faults.blackholed):
+            self._close_blackhole()
+
+    def _close_blackhole(self) -> None:
+        if self._blackhole is not None:
+            self._blackhole.close()
+            self._blackhole = None
 
     def _listen(self) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -206,6 +219,7 @@ class RouterOsServer:
     async def stop(self) -> None:
         self._stopped = True
         self._close_listener()
+        self._close_blackhole()
         for conn in list(self._connections):
             conn.abort()
         for s in list(self._hung):

@@ -75,7 +75,7 @@ class RtspConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
         if self.session is not None:
-            self.session.pause()
+            self.session.close()  # releases its UDP ports too
         if self.timer is not None:
             self.timer.cancel()
         if self.worker is not None:

@@ -26,14 +26,15 @@ Resolver = Callable[[str], Source | None]
 
 
 def hikvision_resolver(main: StreamSpec, sub: StreamSpec | None = None, channel: int = 1) -> Resolver:
-    """Hikvision live URLs: ``/Streaming/Channels/101`` (main), ``/102`` (sub).
+    """Hikvision live URLs: ``/Streaming/Channels/101`` (main, also ``/1``), ``/102`` (sub).
 
     Case-insensitive, an ``/ISAPI`` prefix and a query such as ``?transportmode=unicast``
     are tolerated, as are the legacy ``/h264/ch1/main/av_stream`` and ``/h264/ch1/sub/av_stream``.
     Playback URLs (``/Streaming/tracks/101?starttime=...``, what an NVR's search returns)
     play the same clip: the simulator has no recorded footage, only a stream a client can read.
     """
-    streams = {channel * 100 + 1: main, **({channel * 100 + 2: sub} if sub else {})}
+    # ``/Streaming/Channels/1`` is the main stream too, as real firmware takes it (and clients ask for it).
+    streams = {channel: main, channel * 100 + 1: main, **({channel * 100 + 2: sub} if sub else {})}
     legacy = {"main": main, **({"sub": sub} if sub else {})}
     channels = re.compile(r"^(?:/isapi)?/streaming/(?:channels|tracks)/(\d+)/?$")
     old = re.compile(rf"^/h264/ch{channel}/(main|sub)/av_stream/?$")

@@ -1,6 +1,7 @@
 """RTP for the simulated cameras: access units cut into RTP payloads once per clip (single NAL
 unit packets, FU-A for H.264 per RFC 6184, FU for H.265 per RFC 7798, parameter sets before
-every keyframe), and the interleaved ``$`` frames and RTCP sender reports a session writes.
+every keyframe), and the RTP packets (a datagram each over UDP, ``$``-framed when
+interleaved over TCP) and RTCP sender reports a session writes.
 
 Why apart: payloads are shared by every session playing the same clip (a thousand cameras
 cost one packetising), and the byte layout is what ffprobe checks, not session logic.
@@ -26,6 +27,7 @@ CLOCK_RATE = 90_000
 MTU_PAYLOAD = 1400
 #: ``$``, channel, length, then the 12-byte RTP header: V=2, M|PT, seq, timestamp, SSRC.
 _RTP = struct.Struct("!BBHBBHII")
+_RTP_HEADER = struct.Struct("!BBHII")
 _NTP_EPOCH = 2_208_988_800
 
 
@@ -64,6 +66,20 @@ def rtp_frames(clip: Clip, mtu: int = MTU_PAYLOAD) -> tuple[RtpFrame, ...]:
     return tuple(frames)
 
 
+def rtp_packets(frame: RtpFrame, seq: int, ts: int, ssrc: int) -> tuple[list[bytes], int, int]:
+    """One frame as RTP packets (header + payload), the marker on the last: (packets, next
+    sequence number, payload octets). What UDP sends one datagram each."""
+    pack = _RTP_HEADER.pack
+    packets: list[bytes] = []
+    octets = 0
+    last = len(frame.payloads) - 1
+    for i, payload in enumerate(frame.payloads):
+        packets.append(pack(0x80, (0x80 if i == last else 0) | PAYLOAD_TYPE, seq, ts, ssrc) + payload)
+        seq = (seq + 1) & 0xFFFF
+        octets += len(payload)
+    return packets, seq, octets
+
+
 def interleaved(frame: RtpFrame, channel: int, seq: int, ts: int, ssrc: int) -> tuple[bytes, int, int]:
     """One frame as ``$``-framed RTP packets on ``channel``, the marker on the last: (bytes, next
     sequence number, payload octets)."""
@@ -80,10 +96,15 @@ def interleaved(frame: RtpFrame, channel: int, seq: int, ts: int, ssrc: int) -> 
     return b"".join(parts), seq, octets
 
 
-def sender_report(channel: int, ssrc: int, ts: int, packets: int, octets: int) -> bytes:
-    """An RTCP sender report (now in NTP time, ``ts`` in RTP time) on the RTCP channel ``channel + 1``."""
+def rtcp_sender_report(ssrc: int, ts: int, packets: int, octets: int) -> bytes:
+    """An RTCP sender report packet (now in NTP time, ``ts`` in RTP time), as UDP sends it."""
     ntp = time.time() + _NTP_EPOCH
     sec = int(ntp)
     frac = int((ntp - sec) * (1 << 32)) & 0xFFFFFFFF
-    body = struct.pack("!BBHIIIIII", 0x80, 200, 6, ssrc, sec & 0xFFFFFFFF, frac, ts, packets, octets & 0xFFFFFFFF)
+    return struct.pack("!BBHIIIIII", 0x80, 200, 6, ssrc, sec & 0xFFFFFFFF, frac, ts, packets, octets & 0xFFFFFFFF)
+
+
+def sender_report(channel: int, ssrc: int, ts: int, packets: int, octets: int) -> bytes:
+    """The RTCP sender report interleaved on the RTCP channel ``channel + 1``."""
+    body = rtcp_sender_report(ssrc, ts, packets, octets)
     return struct.pack("!BBH", 0x24, channel + 1, len(body)) + body

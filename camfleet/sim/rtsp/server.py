@@ -2,10 +2,13 @@
 handlers (OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_/SET_PARAMETER) and the auth gate.
 
 Why here: this is the dialogue of device-apis.md §4 in one place: OPTIONS without auth (once
-activated), DESCRIBE behind digest, SETUP over TCP interleaved only (UDP and multicast get ``461
-Unsupported Transport``), PLAY with RTP-Info. An unreachable device closes its listening socket
-(connects are refused) and resets open connections; a timer checks every 0.5 s, and a
-connection accepted in that window is reset at once; the listener re-opens on the same port.
+activated), DESCRIBE behind digest, SETUP over TCP interleaved or unicast UDP (``client_port=``:
+a server port pair on the device's own address, sending only to a loopback client, else ``403``;
+multicast gets ``461 Unsupported Transport``), PLAY with RTP-Info. An unreachable device closes its listening socket
+(connects are refused) and resets open connections; behind a dead link (``Faults.blackholed``) a
+:class:`~camfleet.sim.blackhole.Blackhole` takes the port instead, so connects time out. A timer
+checks every 0.5 s, and a connection accepted in that window is reset at once; the listener
+re-opens on the same port. ``play_stall`` never answers PLAY (a frozen encoder that stalls).
 
 Reproduce by hand::
 
@@ -22,6 +25,7 @@ import re
 import secrets
 from collections.abc import Callable
 
+from camfleet.sim.blackhole import Blackhole
 from camfleet.sim.faults import Fault, Faults
 from camfleet.sim.media import Clip, MediaError, StreamSpec, cached_clip, clip_for
 from camfleet.sim.rtsp.auth import RtspDigest
@@ -30,6 +34,7 @@ from camfleet.sim.rtsp.messages import KNOWN_NOT_ALLOWED, PUBLIC, Reply, Request
 from camfleet.sim.rtsp.resolvers import Resolver
 from camfleet.sim.rtsp.sdp import Style, build_sdp
 from camfleet.sim.rtsp.session import Session
+from camfleet.sim.rtsp.udp import UdpPair, UdpRefused
 
 log = logging.getLogger("camfleet.sim.rtsp")
 
@@ -38,7 +43,7 @@ _WATCH_INTERVAL_S = 0.5  # 1,000 idle cameras cost ~2 % of a core at this rate
 
 
 class RtspServer:
-    """A simulated camera's RTSP service on ``host:port`` (TCP interleaved only).
+    """A simulated camera's RTSP service on ``host:port`` (RTP interleaved over TCP, or unicast UDP).
 
     ``users`` returns the current username → password map; an empty map means the
     device is not activated and every request gets 401. ``resolve`` maps a URL's
@@ -69,6 +74,7 @@ class RtspServer:
         self.session_timeout = session_timeout
         self.connections: set[RtspConnection] = set()
         self._listener: asyncio.Server | None = None
+        self._blackhole: Blackhole | None = None
         self._watch: asyncio.TimerHandle | None = None
         self._reopening: asyncio.Task[None] | None = None
         self._running = False
@@ -102,6 +108,7 @@ class RtspServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reopening
         self._close_listener()
+        self._close_blackhole()
         workers = [c.worker for c in self.connections if c.worker is not None]
         for conn in list(self.connections):
             if conn.transport is not None:
@@ -124,8 +131,14 @@ class RtspServer:
             self._listener.close()
             self._listener = None
 
+    def _close_blackhole(self) -> None:
+        if self._blackhole is not None:
+            self._blackhole.close()
+            self._blackhole = None
+
     def _check_reachable(self) -> None:
-        """Close the listener while the device is unreachable (true refusal), re-open after."""
+        """Close the listener while the device is unreachable (true refusal, or a blackhole behind a
+        dead link), re-open after."""
         if not self._running:
             return
         if self.faults.unreachable:
@@ -133,7 +146,15 @@ class RtspServer:
                 self._close_listener()
             for conn in list(self.connections):
                 conn.reset()
+            if self.faults.blackholed and self._blackhole is None and self._port:
+                try:
+                    self._blackhole = Blackhole(self.host, self._port)
+                except OSError as exc:  # the port is briefly held: try again on the next check
+                    log.warning("rtsp %s:%s cannot blackhole yet: %s", self.host, self._port, exc)
+            elif not self.faults.blackholed:
+                self._close_blackhole()
         elif self._listener is None and self._reopening is None:
+            self._close_blackhole()
             self._reopening = asyncio.get_running_loop().create_task(self._reopen())
         self._watch = asyncio.get_running_loop().call_later(_WATCH_INTERVAL_S, self._check_reachable)
 
@@ -206,28 +227,64 @@ class RtspServer:
         if spec is None or track not in (None, 0 if self.style == "dahua" else 1):
             return Reply(404)
         offers = [t.strip() for t in req.headers.get("transport", "").split(",") if t.strip()]
-        tcp = next((t for t in offers if t.upper().startswith("RTP/AVP/TCP") and "multicast" not in t.lower()), None)
-        if tcp is None:
+        # The client's order decides (RFC 2326 §12.39); multicast is not offered by these cameras.
+        offer = next((t for t in offers if _UDP.match(t) or t.upper().startswith("RTP/AVP/TCP")), None)
+        if offer is None or "multicast" in offer.lower():
             return Reply(461)
-        m = re.search(r"interleaved=(\d+)(?:-(\d+))?", tcp)
-        channel = int(m.group(1)) if m else 0
-        if channel > 254:
-            return Reply(400)
+        udp_ports = _UDP.match(offer)
+        channel = 0
+        if udp_ports is None:
+            m = re.search(r"interleaved=(\d+)(?:-(\d+))?", offer)
+            channel = int(m.group(1)) if m else 0
+            if channel > 254:
+                return Reply(400)
         if "session" in req.headers:
             found = self._session_of(conn, req)
             if isinstance(found, Reply):
                 return found
-            found.pause()
+            found.close()
+        if conn.session is not None:  # one session per connection: the new one replaces it, ports released
+            conn.session.close()
         clip = await self._clip(spec)
-        conn.session = session = Session(conn, clip, url, channel)
-        transport = f'RTP/AVP/TCP;unicast;interleaved={channel}-{channel + 1};ssrc={session.ssrc:08x};mode="play"'
+        udp: UdpPair | None = None
+        if udp_ports is not None:
+            udp = await self._udp_pair(conn, offer, udp_ports)
+            if udp is None:
+                return Reply(403)
+        conn.session = session = Session(conn, clip, url, channel, udp)
+        if udp is not None and udp_ports is not None:
+            kind, (low, high) = udp_ports.group(1), udp.server_ports
+            transport = (
+                f"{kind};unicast;client_port={udp.client_rtp}-{udp.client_rtcp};server_port={low}-{high};"
+                f'ssrc={session.ssrc:08x};mode="play"'
+            )
+        else:
+            transport = f'RTP/AVP/TCP;unicast;interleaved={channel}-{channel + 1};ssrc={session.ssrc:08x};mode="play"'
         headers = [("Session", f"{session.id};timeout={self.session_timeout}"), ("Transport", transport)]
         return Reply(200, headers)
+
+    async def _udp_pair(self, conn: RtspConnection, offer: str, ports: re.Match[str]) -> UdpPair | None:
+        """Server ports for a UDP offer, sending to the client's own address (or its ``destination=``)
+        only if that is loopback: the simulator never sends a packet off the machine."""
+        low = int(ports.group(2))
+        high = int(ports.group(3)) if ports.group(3) else low + 1
+        dest = re.search(r"destination=([^;]+)", offer, re.IGNORECASE)
+        peer = conn.transport.get_extra_info("peername") if conn.transport is not None else None
+        client = dest.group(1) if dest else (peer[0] if peer else "")
+        if not (0 < low < 65536 and 0 < high < 65536):
+            return None
+        try:
+            return await UdpPair.open(self.host, client, (low, high))
+        except UdpRefused as exc:
+            log.warning("rtsp %s: SETUP over UDP refused: %s", self.host, exc)
+            return None
 
     async def _play(self, conn: RtspConnection, req: Request) -> Reply:
         session = self._session_of(conn, req)
         if isinstance(session, Reply):
             return session
+        if self.faults.has(Fault.play_stall):  # the encoder is stuck: PLAY is never answered
+            await asyncio.Event().wait()
         info = f"url={session.url};seq={session.seq};rtptime={session.rtptime(session.tick_no)}"
         headers = [
             ("Session", session.id),
@@ -247,7 +304,7 @@ class RtspServer:
         session = self._session_of(conn, req)
         if isinstance(session, Reply):
             return session
-        session.pause()
+        session.close()
         conn.session = None
         return Reply(200, [("Session", session.id)], close=True)
 
@@ -260,6 +317,9 @@ class RtspServer:
             return session
         return Reply(200, [("Session", f"{session.id};timeout={self.session_timeout}")])
 
+
+#: A unicast UDP offer: ``RTP/AVP`` or ``RTP/AVP/UDP`` with the client's RTP(-RTCP) ports.
+_UDP = re.compile(r"^(RTP/AVP(?:/UDP)?);(?=.*\bclient_port=(\d{1,5})(?:-(\d{1,5}))?)", re.IGNORECASE)
 
 _HANDLERS = {
     "OPTIONS": RtspServer._options,

@@ -1,5 +1,6 @@
 """One playing RTSP session of a simulated camera: the frame clock, RTP timestamps and sequence
-numbers, keyframe-first starts, the ``frozen`` fault, and sender reports every 5 s.
+numbers, keyframe-first starts, the ``frozen`` fault, frames lost on a saturated uplink, and
+sender reports every 5 s.
 
 Why no task per session: a session is a chain of ``loop.call_at`` timers writing one frame per
 tick from payloads shared by every session of the clip, so a thousand idle-but-playing cameras
@@ -15,12 +16,22 @@ Reproduce by hand (the server of ``python -m camfleet.sim.rtsp``)::
 from __future__ import annotations
 
 import asyncio
+import random
 import secrets
 from typing import Protocol
 
 from camfleet.sim.faults import Fault, Faults
 from camfleet.sim.media import Clip
-from camfleet.sim.rtsp.rtp import CLOCK_RATE, RtpFrame, interleaved, rtp_frames, sender_report
+from camfleet.sim.rtsp.rtp import (
+    CLOCK_RATE,
+    RtpFrame,
+    interleaved,
+    rtcp_sender_report,
+    rtp_frames,
+    rtp_packets,
+    sender_report,
+)
+from camfleet.sim.rtsp.udp import UdpPair
 
 #: Frames are dropped (and the stream resumes at the next keyframe) while a slow reader has this much queued.
 _MAX_WRITE_BUFFER = 1 << 20
@@ -39,10 +50,12 @@ class Carrier(Protocol):
 
 
 class Session:
-    """One PLAYable stream on one TCP connection, paced by a chain of loop timers (no task)."""
+    """One PLAYable stream of one RTSP connection, paced by a chain of loop timers (no task): RTP
+    interleaved on the connection (``channel``), or over UDP to the client's ports (``udp``)."""
 
-    def __init__(self, conn: Carrier, clip: Clip, url: str, channel: int) -> None:
+    def __init__(self, conn: Carrier, clip: Clip, url: str, channel: int, udp: UdpPair | None = None) -> None:
         self.conn = conn
+        self.udp = udp
         self.clip = clip
         self.frames = rtp_frames(clip)
         self.url = url
@@ -78,6 +91,12 @@ class Session:
             self.handle.cancel()
             self.handle = None
 
+    def close(self) -> None:
+        """Stop and release the UDP ports (TEARDOWN, a replacing SETUP, the connection closed)."""
+        self.pause()
+        if self.udp is not None:
+            self.udp.close()
+
     def _tick(self) -> None:
         conn, fps = self.conn, self.clip.spec.fps
         faults = conn.faults
@@ -90,16 +109,25 @@ class Session:
             self.handle = None
             return
         frame = self.frames[self.tick_no % len(self.frames)]
-        if faults.has(Fault.frozen) or transport.get_write_buffer_size() > _MAX_WRITE_BUFFER:
+        queued = self.udp.queued if self.udp is not None else transport.get_write_buffer_size()
+        saturated = faults.saturation
+        if faults.has(Fault.frozen) or queued > _MAX_WRITE_BUFFER:
             self.need_key = True
+        elif saturated is not None and not frame.keyframe and random.random() < float(saturated["loss"]):  # noqa: S311
+            # Lost on the way (the client sees the gap); keyframes get through, so the stream is lossy, not dead.
+            self.seq = (self.seq + len(frame.payloads)) & 0xFFFF
         elif frame.keyframe or not self.need_key:
             self.need_key = False
-            transport.write(self._packets(frame, self.rtptime(self.tick_no)))
+            self._send_frame(transport, frame, self.rtptime(self.tick_no))
         loop = asyncio.get_running_loop()
         now = loop.time()
         if self.packets and now - self.last_sr >= _SR_INTERVAL_S:
             self.last_sr = now
-            transport.write(self._sender_report(self.rtptime(self.tick_no)))
+            ts = self.rtptime(self.tick_no)
+            if self.udp is not None:
+                self.udp.send_rtcp(rtcp_sender_report(self.ssrc, ts, self.packets, self.octets))
+            else:
+                transport.write(sender_report(self.channel, self.ssrc, ts, self.packets, self.octets))
         self.tick_no += 1
         due = self.t0 + self.tick_no / fps
         if due < now - 1.0:  # the loop stalled for over a second: skip ahead rather than burst
@@ -107,11 +135,12 @@ class Session:
             due = now
         self.handle = loop.call_at(due, self._tick)
 
-    def _packets(self, frame: RtpFrame, ts: int) -> bytes:
-        data, self.seq, octets = interleaved(frame, self.channel, self.seq, ts, self.ssrc)
+    def _send_frame(self, transport: asyncio.Transport, frame: RtpFrame, ts: int) -> None:
+        if self.udp is not None:
+            packets, self.seq, octets = rtp_packets(frame, self.seq, ts, self.ssrc)
+            self.udp.send_rtp(packets)
+        else:
+            data, self.seq, octets = interleaved(frame, self.channel, self.seq, ts, self.ssrc)
+            transport.write(data)
         self.octets += octets
         self.packets += len(frame.payloads)
-        return data
-
-    def _sender_report(self, ts: int) -> bytes:
-        return sender_report(self.channel, self.ssrc, ts, self.packets, self.octets)

@@ -12,7 +12,8 @@ recording pass in seconds.
     .venv/bin/camfleet sim fault cam-01-t01 frozen --state .state/sim
 
 Addresses: cameras 127.<net>.x.y, recorders 127.<net+1>.x.y, link routers
-127.<net+2>.x.y (``net`` 20 by default), on the real ports (80, 554, 22) when
+127.<net+2>.x.y (``net`` 20 by default), x.y derived from the device's id and kept from
+one run to the next (``plan.allocate``), on the real ports (80, 554, 22) when
 the process may bind them, else on 8080, 8554 and 2222. The overlay
 (``<state>/overlay.yml``) tells the loader, the inventory plugin and the
 exporter where each device answers.
@@ -40,7 +41,15 @@ from camfleet.sim.town.device import SimDevice, SimError
 from camfleet.sim.town.faults import checked_params, propagate_links
 from camfleet.sim.town.listeners import Listeners, prepare_clips
 from camfleet.sim.town.persistence import StateFolder
-from camfleet.sim.town.plan import MAPPED_PORTS, REAL_PORTS, TownPlan, address, overlay, write_overlay
+from camfleet.sim.town.plan import (
+    MAPPED_PORTS,
+    REAL_PORTS,
+    TownPlan,
+    allocate,
+    overlay,
+    previous_addresses,
+    write_overlay,
+)
 from camfleet.sim.town.recording import ChannelSource
 
 __all__ = ["MAPPED_PORTS", "PREFILL_DAYS", "REAL_PORTS", "SimClock", "SimDevice", "SimError", "SimTown", "TownPlan"]
@@ -79,7 +88,12 @@ class SimTown:
         self._builder = TownBuilder(fleet, credentials, self._folder, self.clock)
         self._channels = ChannelSource(self._by_address, self.clock)
         self._listeners = Listeners(
-            self.devices, self.clock, state_dir, camera_at=self._channels.camera_at, zone=fleet.town.timezone
+            self.devices,
+            self.clock,
+            state_dir,
+            camera_at=self._channels.camera_at,
+            connected=self._channels.connected,
+            zone=fleet.town.timezone,
         )
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -87,13 +101,16 @@ class SimTown:
 
     def plan(self) -> TownPlan:
         b = self._builder
-        cams = [c for c in self.fleet.cameras.values() if simulated(c)]
-        for i, cam in enumerate(sorted(cams, key=lambda c: c.id)):
-            self._add(b.camera(cam, address(self.net, "camera", i)))
-        for i, rec in enumerate(sorted(self.fleet.recorders.values(), key=lambda r: r.id)):
-            self._add(b.recorder(rec, address(self.net, "recorder", i)))
-        for i, router in enumerate(sorted(self.fleet.link_routers.values(), key=lambda r: r.id)):
-            self._add(b.router(router, address(self.net, "router", i)))
+        before = previous_addresses(self.state_dir)
+        cams = {c.id: c for c in self.fleet.cameras.values() if simulated(c)}
+        for cam_id, at in allocate(self.net, "camera", cams, before).items():
+            self._add(b.camera(cams[cam_id], at))
+        recorders = self.fleet.recorders
+        for rec_id, at in allocate(self.net, "recorder", recorders, before).items():
+            self._add(b.recorder(recorders[rec_id], at))
+        routers = self.fleet.link_routers
+        for router_id, at in allocate(self.net, "router", routers, before).items():
+            self._add(b.router(routers[router_id], at))
         b.link_cameras_to_routers(self.devices)
         return TownPlan(list(self.devices.values()), self._overlay())
 
@@ -126,6 +143,28 @@ class SimTown:
         dev.faults.clear()
         dev.dirty = True
         propagate_links(self.devices)
+
+    async def swap(self, first: str, second: str) -> None:
+        """Two cameras trade addresses, as when an installer swaps two cameras or their DHCP leases:
+        each answers at the other's address, the overlay (the inventory's belief) is left as it was,
+        so whatever records or probes one reaches the other. Swapping again puts them back; a restart
+        of the simulator does too (addresses come back from the overlay)."""
+        devs = [self.devices.get(first), self.devices.get(second)]
+        for device_id, dev in zip((first, second), devs, strict=True):
+            if dev is None or dev.role != "camera":
+                raise SimError(f"'{device_id}' is not a simulated camera; swap takes two camera ids")
+        a, b = devs
+        assert a is not None and b is not None
+        if a is b:
+            raise SimError(f"'{first}' twice: swap takes two different cameras")
+        async with self._listeners.changing():
+            for dev in (a, b):
+                await self._listeners.stop(dev)
+            a.address, b.address = b.address, a.address
+            self._by_address[a.address], self._by_address[b.address] = a, b
+            for dev in (a, b):
+                await self._listeners.serve_camera(dev, self.ports)
+                dev.dirty = True
 
     async def sync_listeners(self) -> None:
         """Open or close each device's HTTP listener as its faults say, now."""

@@ -39,7 +39,7 @@ from camfleet.sim.town.device import MAIN, SUB, SimDevice, SimError
 from camfleet.sim.town.persistence import StateFolder, restore_faults
 from camfleet.sim.town.recording import ChannelSource
 
-SIMULATED_DRIVERS = ("hikvision_isapi", "dahua_cgi")
+SIMULATED_DRIVERS = ("hikvision_isapi", "dahua_cgi", "onvif")
 
 
 def stream_config(profile: StreamProfile) -> StreamConfig:
@@ -88,7 +88,9 @@ class TownBuilder:
     def camera(self, cam: Camera, address: str) -> SimDevice:
         assert cam.device is not None
         driver = cam.device.driver or CAMERA_DRIVERS[cam.device.vendor]
-        vendor = "hikvision" if driver == "hikvision_isapi" else "dahua"
+        # The simulated family: ISAPI, CGI, or an ONVIF-only camera laid out as its maker's firmware.
+        family = {"hikvision_isapi": "hikvision", "onvif": "onvif"}.get(driver, "dahua")
+        vendor = cam.device.vendor.value if family == "onvif" else family
         saved = self.folder.saved(cam.id)
         if saved is not None:
             state: CameraState = CameraState.from_dict(saved["state"])
@@ -101,7 +103,7 @@ class TownBuilder:
                 state = CameraState.factory_fresh(vendor, cam.device.model, serial, mac, firmware)
             else:
                 state = self._configured_camera(cam, vendor, serial, mac, firmware)
-        device = SimDevice(cam.id, "camera", vendor, cam.device.model, address, state)
+        device = SimDevice(cam.id, "camera", family, cam.device.model, address, state)
         restore_faults(device, saved)
         return device
 

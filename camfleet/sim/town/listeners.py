@@ -3,7 +3,8 @@ router's SSH console, each on the device's own loopback address; and HTTP listen
 close while their device is unreachable and open again when it recovers.
 
 Why the town follows faults for HTTP: a dead device refuses connections instead of answering
-500, so probes see what they would see in the field. RTSP and SSH servers follow their own
+500, and one behind a dead link swallows them (connects time out, :mod:`~camfleet.sim.blackhole`),
+so probes see what they would see in the field. RTSP and SSH servers follow their own
 device's faults; HTTP listeners are opened and closed here, at once on every change of a
 device's faults (:meth:`Faults.subscribe`), with a slow safety-net loop.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -27,13 +29,15 @@ from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
 
-from camfleet.sim import dahua, hikvision
+from camfleet.sim import dahua, hikvision, onvif_camera
+from camfleet.sim.blackhole import Blackhole
 from camfleet.sim.dahua.nvr import playback_target as dahua_playback
 from camfleet.sim.devices import CameraState, NvrState, StreamConfig
 from camfleet.sim.footage import CLIP_S, Footage, access_units, minute_clip
 from camfleet.sim.hikvision.xml import parse_time
 from camfleet.sim.httpserve import serve
 from camfleet.sim.media import Clip, MediaError, StreamSpec, clip_for, parse_annexb
+from camfleet.sim.onvif import style_for
 from camfleet.sim.routeros import RouterOsServer, RouterOsState, load_or_create_host_key
 from camfleet.sim.rtsp import RtspServer, dahua_resolver, hikvision_resolver
 from camfleet.sim.rtsp.resolvers import Source
@@ -83,17 +87,21 @@ class Listeners:
         state_dir: Path,
         *,
         camera_at: Callable[[str], SimDevice | None] | None = None,
+        connected: Callable[[NvrState, int], CameraState | None] | None = None,
         zone: str = "UTC",
     ) -> None:
         self.devices = devices
         self.clock = clock
         self.state_dir = state_dir
         self.camera_at = camera_at or (lambda address: None)
+        #: The camera a recorder's channel is connected to now (its serial, MAC, model as the recorder reports them).
+        self.connected = connected or (lambda nvr, number: None)
         self.zone = zone
         self._syncs: set[asyncio.Task[None]] = set()  # listener syncs that fault changes started
         self._sync_pending = False
         self._sync_lock = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._holes: dict[str, Blackhole] = {}  # device id → its HTTP port swallowing connects (link down)
 
     # ---------------------------------------------------------------- serving
 
@@ -111,14 +119,37 @@ class Listeners:
     async def _serve_http(self, dev: SimDevice, port: int) -> None:
         state = dev.state
         if isinstance(state, NvrState):
-            nvr_app = dahua.nvr_app if dev.vendor == "dahua" else hikvision.nvr_app
-            app = nvr_app(state, dev.faults, clock=self.clock, on_change=_mark_dirty(dev), footage=self._footage(state))
-        elif dev.vendor == "hikvision":
-            assert isinstance(state, CameraState)
-            app = hikvision.camera_app(state, dev.faults, clock=self.clock, on_change=_mark_dirty(dev))
+            if dev.vendor == "dahua":
+                app = dahua.nvr_app(
+                    state,
+                    dev.faults,
+                    clock=self.clock,
+                    on_change=_mark_dirty(dev),
+                    footage=self._footage(state),
+                    source_of=functools.partial(self.connected, state),
+                )
+            else:  # the search's playback URIs name the port _serve_playback bound
+                app = hikvision.nvr_app(
+                    state,
+                    dev.faults,
+                    clock=self.clock,
+                    on_change=_mark_dirty(dev),
+                    footage=self._footage(state),
+                    rtsp_port=lambda: dev.ports.get("rtsp", 554),
+                    source_of=functools.partial(self.connected, state),
+                )
         else:
             assert isinstance(state, CameraState)
-            app = dahua.camera_app(state, dev.faults, clock=self.clock, on_change=_mark_dirty(dev))
+            camera_app = {"hikvision": hikvision.camera_app, "onvif": onvif_camera.camera_app}.get(
+                dev.vendor, dahua.camera_app
+            )
+            app = camera_app(
+                state,
+                dev.faults,
+                clock=self.clock,
+                on_change=_mark_dirty(dev),
+                rtsp_port=lambda: dev.ports.get("rtsp", 554),  # where _serve_rtsp bound it (ONVIF stream URIs)
+            )
         runner, bound = await serve(app, dev.address, port)
         dev.runner, dev.ports["http"] = runner, bound
         dev.site = next(iter(runner.sites), None)  # type: ignore[assignment]
@@ -129,7 +160,13 @@ class Listeners:
     async def _serve_rtsp(self, dev: SimDevice, port: int) -> None:
         state = dev.state
         assert isinstance(state, CameraState)
-        style: Literal["hikvision", "dahua"] = "hikvision" if dev.vendor == "hikvision" else "dahua"
+        style: Literal["hikvision", "dahua"] = (
+            style_for(state.vendor).rtsp
+            if dev.vendor == "onvif"
+            else "hikvision"
+            if dev.vendor == "hikvision"
+            else "dahua"
+        )
         realm = state.mac.replace(":", "").lower() if style == "hikvision" else f"Login to {state.serial}"
 
         def resolve(path: str) -> Source | None:
@@ -182,7 +219,19 @@ class Listeners:
         style: Literal["hikvision", "dahua"] = "dahua" if dev.vendor == "dahua" else "hikvision"
         parse = dahua_request if style == "dahua" else hikvision_request
 
-        def resolve(target: str) -> Callable[[], Clip] | None:
+        live = re.compile(r"^(?:/isapi)?/streaming/channels/(\d+)/?$")
+
+        def relay(target: str) -> StreamSpec | None:
+            """A Hikvision NVR's live ``/Streaming/Channels/<ch>01`` (main), ``<ch>02`` (sub): the stream of
+            the camera the channel is connected to now, relayed."""
+            m = live.match(urlsplit(target).path.lower())
+            n, k = divmod(int(m.group(1)), 100) if m else (0, 0)
+            cam = self.connected(state, n) if m and k in (1, 2) else None
+            return stream_spec(cam.streams.get(MAIN if k == 1 else SUB)) if cam is not None else None
+
+        def resolve(target: str) -> Source | None:
+            if style == "hikvision" and live.match(urlsplit(target).path.lower()):
+                return relay(target)
             asked = parse(target)
             if asked is None:
                 return None
@@ -219,7 +268,31 @@ class Listeners:
         await server.start()
         dev.ssh, dev.ports["ssh"] = server, server.port
 
+    def changing(self) -> asyncio.Lock:
+        """Held while a device's servers move, so no fault sync reopens a port halfway."""
+        return self._sync_lock
+
+    async def stop(self, dev: SimDevice) -> None:
+        """Close every server of one device (its address is about to change)."""
+        hole = self._holes.pop(dev.id, None)
+        if hole is not None:
+            hole.close()
+        if dev.rtsp is not None:
+            await dev.rtsp.stop()
+            dev.rtsp = None
+        if dev.runner is not None:
+            await dev.runner.cleanup()
+            dev.runner, dev.site = None, None
+
+    async def serve_camera(self, dev: SimDevice, ports: dict[str, int]) -> None:
+        """A camera's HTTP and RTSP on its (new) address."""
+        await self._serve_http(dev, ports["http"])
+        await self._serve_rtsp(dev, ports["rtsp"])
+
     async def stop_all(self) -> None:
+        for hole in self._holes.values():
+            hole.close()
+        self._holes.clear()
         for dev in self.devices.values():
             if dev.rtsp is not None:
                 await dev.rtsp.stop()
@@ -272,8 +345,20 @@ class Listeners:
             if dev.faults.unreachable and dev.site is not None:
                 site, dev.site = dev.site, None
                 await site.stop()
-            elif not dev.faults.unreachable and dev.site is None:
+            self._follow_blackhole(dev)
+            if not dev.faults.unreachable and dev.site is None:
                 site = web.TCPSite(dev.runner, dev.address, dev.ports["http"], backlog=64)
                 with contextlib.suppress(OSError):
                     await site.start()
                     dev.site = site
+
+    def _follow_blackhole(self, dev: SimDevice) -> None:
+        """Behind a dead link the closed HTTP port swallows connects (they time out) instead of refusing."""
+        hole = self._holes.get(dev.id)
+        wanted = dev.faults.unreachable and dev.faults.blackholed
+        if wanted and hole is None and dev.site is None:
+            with contextlib.suppress(OSError):  # the port briefly held: the next sync tries again
+                self._holes[dev.id] = Blackhole(dev.address, dev.ports["http"])
+        elif not wanted and hole is not None:
+            hole.close()
+            del self._holes[dev.id]

@@ -23,6 +23,13 @@ from camfleet.sim.town.clock import SimClock
 from camfleet.sim.town.device import MAIN, SimDevice
 
 TICK_INTERVAL_S = 1.0
+#: What a recorder can pull each simulated camera family with (a channel's ``protocol``, upper-cased):
+#: every camera answers ONVIF (:mod:`camfleet.sim.onvif`), a Hikvision or Dahua its maker's own too.
+SPEAKS: dict[str, frozenset[str]] = {
+    "hikvision": frozenset({"HIKVISION", "ONVIF"}),
+    "dahua": frozenset({"DAHUA", "ONVIF"}),
+    "onvif": frozenset({"ONVIF"}),
+}
 PREFILL_STEP_S = 3600.0
 
 
@@ -38,16 +45,28 @@ class ChannelSource:
         return dev if dev is not None and dev.role == "camera" else None
 
     def online(self, nvr: NvrState, number: int) -> bool:
-        """The recorder receives the channel: camera reachable, streaming, and it accepts the NVR's login."""
+        """The recorder receives the channel: camera reachable, streaming, speaking the channel's protocol,
+        and it accepts the NVR's login."""
         channel = nvr.channels.get(number)
         cam = self.camera_at(channel.address) if channel else None
         if channel is None or cam is None or cam.faults.unreachable or cam.faults.has(Fault.frozen):
+            return False
+        if channel.protocol.upper() not in SPEAKS.get(cam.vendor, frozenset()):
             return False
         state = cam.state
         assert isinstance(state, CameraState)
         if state.rebooting_until > self.clock():
             return False
         return state.passwords().get(channel.username) == channel.password
+
+    def connected(self, nvr: NvrState, number: int) -> CameraState | None:
+        """The camera a channel is connected to now (what the recorder learns its serial, MAC and model
+        from): whatever device answers at the channel's address, not the one the inventory meant."""
+        if not self.online(nvr, number):
+            return None
+        channel = nvr.channels.get(number)
+        cam = self.camera_at(channel.address) if channel else None
+        return cam.state if cam is not None and isinstance(cam.state, CameraState) else None
 
     def bitrate(self, nvr: NvrState, number: int) -> int:
         channel = nvr.channels.get(number)

@@ -23,6 +23,9 @@ description:
     does not know gets no C(ansible_host). It is the one switch camfleet's modules, exporter and CLI read too,
     so it is not an option of this file.
   - The configuration file name must end with C(.camfleet.yml) or C(.camfleet.yaml).
+  - With O(towns), several towns (a district, a province) in one inventory source, as AWX reads it. Each town's
+    hosts also get C(camfleet_town) (its id), C(camfleet_town_dir) (its folder) and the group C(in_<id>); a device
+    id found in two towns is refused, naming both, since Ansible host names are one namespace.
 author: camfleet contributors (!UNKNOWN)
 extends_documentation_fragment:
   - constructed
@@ -37,6 +40,12 @@ options:
       - Path of the town folder, relative to this configuration file.
     type: str
     default: .
+  towns:
+    description:
+      - Paths of several town folders, relative to this configuration file; when set, O(town) is not read.
+    type: list
+    elements: str
+    default: []
   include_retired:
     description: Whether retired cameras become hosts.
     type: bool
@@ -53,6 +62,10 @@ compose:
   camfleet_label: camfleet_site ~ '/' ~ inventory_hostname
 groups:
   awaiting_commissioning: camfleet_status == 'installed'
+
+# province.camfleet.yml: every town of the district in one source (AWX: one inventory, a group per town)
+plugin: camfleet.fleet.town
+towns: [ngoc-lac, lam-son]
 """
 
 import contextlib
@@ -65,7 +78,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.template import trust_as_template
 
 try:
-    from camfleet.inventory import InventoryError
+    from camfleet.inventory import InventoryError, load
     from camfleet.inventory.hostvars import fleet_hosts
     from camfleet.jobs import preload
 
@@ -88,8 +101,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             )
         self._read_config_data(path)
         here = os.path.dirname(os.path.abspath(path))
-        town = os.path.normpath(os.path.join(here, os.path.expanduser(self.get_option("town"))))
-        hosts = self._hosts(town, path, cache)
+        towns = self.get_option("towns")
+        if towns:
+            folders = [os.path.normpath(os.path.join(here, os.path.expanduser(t))) for t in towns]
+            hosts = self._many(folders, path, cache)
+        else:
+            town = os.path.normpath(os.path.join(here, os.path.expanduser(self.get_option("town"))))
+            hosts = self._hosts(town, path, cache)
         self._populate(hosts)
         if os.path.basename(sys.argv[0]) == "ansible-playbook":
             # Workers are forks of this process: import the jobs and drivers once here, not once per host-task.
@@ -112,6 +130,24 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._cache[key] = hosts
         return hosts
 
+    def _many(self, folders: list[str], path: str, cache: bool) -> list[dict[str, Any]]:
+        """Every town's hosts, each tagged with its town; a host name in two towns is refused."""
+        seen: dict[str, str] = {}
+        out: list[dict[str, Any]] = []
+        for folder in folders:
+            hosts = self._hosts(folder, f"{path}:{folder}", cache)
+            town_id = load(folder, reuse=True).fleet.town.id  # already loaded (reuse) by _hosts
+            for host in hosts:
+                other = seen.setdefault(host["name"], folder)
+                if other != folder:
+                    raise AnsibleParserError(
+                        f"{path}: thiết bị {host['name']} có ở cả {other} và {folder} / device {host['name']} is in "
+                        f"both {other} and {folder}: Ansible host names must be unique across towns"
+                    )
+                tagged = {**host["vars"], "camfleet_town": town_id, "camfleet_town_dir": folder}
+                out.append({**host, "groups": [*host["groups"], f"in_{group_safe(town_id)}"], "vars": tagged})
+        return out
+
     def _populate(self, hosts: list[dict[str, Any]]) -> None:
         strict = self.get_option("strict")
         for host in hosts:
@@ -128,3 +164,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._set_composite_vars(self.get_option("compose"), hostvars, name, strict=strict)
             self._add_host_to_composed_groups(self.get_option("groups"), hostvars, name, strict=strict)
             self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, name, strict=strict)
+
+
+def group_safe(value: str) -> str:
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in value)

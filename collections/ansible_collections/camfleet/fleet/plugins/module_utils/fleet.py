@@ -52,7 +52,7 @@ RECORDER_ARGS: dict[str, dict[str, Any]] = {
 def require_camfleet(module: Any) -> None:
     if not HAS_CAMFLEET:
         module.fail_json(
-            msg=f"camfleet is not importable by {module._name}'s Python ({IMPORT_ERROR}); "
+            msg=f"không nạp được camfleet / camfleet is not importable by {module._name}'s Python ({IMPORT_ERROR}); "
             "run Ansible from the project venv (.venv/bin/ansible-playbook)"
         )
 
@@ -71,7 +71,9 @@ def load_town(module: Any) -> Fleet:
     except InventoryError as exc:
         errors = [str(p) for p in exc.problems if p.severity == "error"]
         more = f" (+{len(errors) - MAX_PROBLEMS} more; run camfleet validate)" if len(errors) > MAX_PROBLEMS else ""
-        module.fail_json(msg=f"inventory {town} is invalid: " + "; ".join(errors[:MAX_PROBLEMS]) + more)
+        module.fail_json(
+            msg=f"dữ liệu địa bàn có lỗi / inventory {town} is invalid: " + "; ".join(errors[:MAX_PROBLEMS]) + more
+        )
     raise AssertionError("unreachable")  # fail_json exits
 
 

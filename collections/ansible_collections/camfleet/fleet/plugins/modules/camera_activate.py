@@ -14,7 +14,8 @@ description:
     town's vault (C(vault_device_credentials[<camera>])) B(before) activating, then activates the camera
     with it. A run that stops in between finds the password in the vault and finishes the same activation.
   - A camera that is already active is checked with the vault's password; nothing is changed.
-  - Returns the login (username and password) for the following provisioning tasks; run it with C(no_log).
+  - Returns the administrator's username, never the password (the vault holds it; read it from there). Its
+    results and failures are safe to show, so run it without C(no_log), and a refusal names the camera and what it said.
 version_added: 0.1.0
 author: camfleet contributors (!UNKNOWN)
 extends_documentation_fragment:
@@ -38,17 +39,12 @@ EXAMPLES = r"""
     town: "{{ inventory_dir }}"
     device: "{{ inventory_hostname }}"
     vault_password_file: "{{ inventory_dir }}/vault-password.DEMO-ONLY"
-  no_log: true
-  register: login
+  register: activation
 """
 
 RETURN = r"""
 username:
   description: The camera's administrator account.
-  returned: success
-  type: str
-password:
-  description: Its password (as now in the vault).
   returned: success
   type: str
 activated:
@@ -97,9 +93,8 @@ def run_module(module: Any) -> None:
         fail(module, err)
     if done.login is None:  # check mode: the camera would be activated
         module.exit_json(changed=done.changed, activated=False)
-    module.exit_json(
-        changed=done.changed, activated=done.activated, username=done.login.username, password=done.login.password
-    )
+    module.no_log_values.add(done.login.password)  # never in the result, whatever a later change returns
+    module.exit_json(changed=done.changed, activated=done.activated, username=done.login.username)
 
 
 def main() -> None:

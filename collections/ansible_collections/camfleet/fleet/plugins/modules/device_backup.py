@@ -120,7 +120,9 @@ def run_module(module: Any) -> None:
     try:
         vault = BackupVault.from_file(p["vault_password_file"], p["vault_id"])
     except (OSError, ValueError) as err:
-        module.fail_json(msg=f"cannot read the vault password file {p['vault_password_file']}: {err}")
+        module.fail_json(
+            msg=f"không đọc được tệp mật khẩu kho bí mật / cannot read the vault password file {p['vault_password_file']}: {err}"
+        )
     try:
         saved = backup(
             fleet,

@@ -195,7 +195,9 @@ def run_module(module: Any) -> None:
     fleet = load_town(module)
     p = module.params
     if not module.check_mode and not p["output"]:
-        module.fail_json(msg="output is required to export (the folder the package is written into)")
+        module.fail_json(
+            msg="thiếu thư mục ghi gói dữ liệu / output is required to export (the folder the package is written into)"
+        )
     town = Path(p["town"])
     log = CustodyLog(Path(p["custody_log"]) if p["custody_log"] else town / "custody" / "footage.jsonl")
     try:

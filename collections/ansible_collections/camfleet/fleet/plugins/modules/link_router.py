@@ -16,6 +16,9 @@ description:
     sends only the lines that differ; a second run sends nothing.
   - Secrets (WireGuard private keys, passwords) never appear in the diff, the result or the log.
   - When the router cannot be reached the failure names its site and the cameras riding its link.
+  - The router's SSH host key is pinned by router id in the town's C(known_hosts) (beside the simulator's
+    overlay when C(CAMFLEET_OVERLAY) is set) at first contact, and a changed key is refused before the
+    password is sent.
 version_added: 0.1.0
 author: camfleet contributors (!UNKNOWN)
 options:
@@ -45,6 +48,12 @@ options:
     description: Seconds to wait for the SSH connection.
     type: float
     default: 10
+  accept_host_key:
+    description:
+      - Replace the router's pinned SSH host key with the one it presents now (the router was replaced or
+        reinstalled, and checked on site). Without it a changed key fails the task.
+    type: bool
+    default: false
 notes:
   - Supports check mode (the audit) and diff mode.
 """
@@ -79,6 +88,14 @@ cameras_behind:
   returned: always
   type: list
   elements: str
+host_key:
+  description: What was written to the pinned SSH host keys (recorded at first contact, or replaced); empty if nothing.
+  returned: always
+  type: str
+msg:
+  description: The same as I(host_key) when a key was written, else empty.
+  returned: always
+  type: str
 """
 
 import contextlib
@@ -98,6 +115,7 @@ SPEC: dict[str, Any] = dict(
         "password": {"type": "str", "required": True, "no_log": True},
         "wireguard_keys": {"type": "dict", "required": True, "no_log": True},
         "timeout": {"type": "float", "default": 10.0},
+        "accept_host_key": {"type": "bool", "default": False},
     },
     supports_check_mode=True,
 )
@@ -109,7 +127,13 @@ def run_module(module: Any) -> None:
     p = module.params
     try:
         run = configure_router(
-            fleet, p["router"], login(module), p["wireguard_keys"], check=module.check_mode, timeout=p["timeout"]
+            fleet,
+            p["router"],
+            login(module),
+            p["wireguard_keys"],
+            check=module.check_mode,
+            timeout=p["timeout"],
+            accept_host_key=p["accept_host_key"],
         )
     except JOB_ERRORS as err:
         fail(module, err)
@@ -120,6 +144,8 @@ def run_module(module: Any) -> None:
         "differences": change.diff_lines,
         "site": run.site,
         "cameras_behind": run.cameras_behind,
+        "host_key": run.host_key,
+        "msg": run.host_key,
     }
     if module._diff and change.diff_lines:
         result["diff"] = {"prepared": "\n".join(change.diff_lines) + "\n"}

@@ -14,7 +14,7 @@ description:
     (one call per recorder). The recorder is told where it reaches each camera from the inventory (the simulator's
     overlay when C(CAMFLEET_OVERLAY) is set).
   - Reports every disk's status, capacity and free space, and fails when a disk has failed, so the technician
-    learns it from the run.
+    learns it from the run; fails too when the disks are full with overwrite off, as recording has stopped.
   - Formats a disk only when told which slot (C(format_disk)), and only if that disk is new or unformatted
     (C(force) formats a disk that holds footage, and its recordings are lost).
 version_added: 0.1.0
@@ -38,6 +38,10 @@ options:
     description: Format C(format_disk) even if it is in use (its footage is lost).
     type: bool
     default: false
+  overwrite:
+    description: Switch overwrite of the oldest footage on where it is off (false leaves it as it is).
+    type: bool
+    default: false
 notes:
   - Supports check mode and diff mode.
 """
@@ -59,11 +63,22 @@ steps:
   returned: always
   type: list
   elements: str
+overwrite:
+  description: Whether full disks overwrite the oldest footage (null where the recorder's driver cannot say).
+  returned: always
+  type: bool
 disks:
   description: Every disk and network volume - slot, status, capacity and free bytes; kind (sata, sd, nas, ...) and, for a network volume, its source.
   returned: always
   type: list
   elements: dict
+wrong_cameras:
+  description:
+    - One line per channel recording another camera than the inventory's (serial, else MAC, else model and address,
+      as the recorder reports them); the task fails.
+  returned: when a channel records another camera
+  type: list
+  elements: str
 """
 
 import contextlib
@@ -88,6 +103,7 @@ SPEC: dict[str, Any] = dict(
         "pull_password": {"type": "str", "required": True, "no_log": True},
         "format_disk": {"type": "int"},
         "force": {"type": "bool", "default": False},
+        "overwrite": {"type": "bool", "default": False},
     },
     supports_check_mode=True,
 )
@@ -107,6 +123,7 @@ def run_module(module: Any) -> None:
             timeout=p["timeout"],
             format_disk=p["format_disk"],
             force=p["force"],
+            overwrite=p["overwrite"],
         )
     except JOB_ERRORS as err:
         fail(module, err)
@@ -124,7 +141,7 @@ def run_module(module: Any) -> None:
     failed_nas = [d for d in report.failed_disks if d.kind == "nas"]
     if failed_nas:
         module.fail_json(
-            msg=f"{p['device']}: network storage {', '.join(f'{d.slot} ({d.source})' for d in failed_nas)} is "
+            msg=f"{p['device']}: ổ lưu trữ mạng lỗi / network storage {', '.join(f'{d.slot} ({d.source})' for d in failed_nas)} is "
             f"{', '.join(d.status for d in failed_nas)}: check the share and the path to it; formatting does not help",
             steps=report.steps,
             disks=disks,
@@ -133,13 +150,30 @@ def run_module(module: Any) -> None:
     if report.failed_disks:
         failed = report.failed_disks
         module.fail_json(
-            msg=f"{p['device']}: disk {', '.join(str(d.slot) for d in failed)} failed ({', '.join(d.status for d in failed)}): "
+            msg=f"{p['device']}: ổ cứng hỏng / disk {', '.join(str(d.slot) for d in failed)} failed ({', '.join(d.status for d in failed)}): "
             "replace it, then run recorders.yml with -e recorders_format_disk=<slot>",
             steps=report.steps,
             disks=disks,
             changed=bool(report.steps) and not module.check_mode,
         )
-    result = {"changed": bool(report.steps), "steps": report.steps, "disks": disks}
+    stopped = report.recording_stopped(p["device"])
+    if stopped:  # recording has stopped: a failure, never "ok"
+        module.fail_json(
+            msg=stopped,
+            steps=report.steps,
+            disks=disks,
+            overwrite=False,
+            changed=bool(report.steps) and not module.check_mode,
+        )
+    if report.wrong_cameras:  # footage of the wrong place filed under a camera: never "ok", not fixed by writing
+        module.fail_json(
+            msg=" | ".join(report.wrong_cameras),
+            wrong_cameras=report.wrong_cameras,
+            steps=report.steps,
+            disks=disks,
+            changed=bool(report.steps) and not module.check_mode,
+        )
+    result = {"changed": bool(report.steps), "steps": report.steps, "disks": disks, "overwrite": report.overwrite}
     if module._diff and report.steps:
         result["diff"] = {"prepared": "\n".join(report.steps) + "\n"}
     module.exit_json(**result)

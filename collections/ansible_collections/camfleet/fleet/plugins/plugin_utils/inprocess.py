@@ -26,10 +26,14 @@ to compare both paths)::
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import json
 import logging
+import multiprocessing
 import os
+import signal
+import sys
 import traceback
 from typing import Any, NoReturn
 
@@ -44,6 +48,28 @@ COLLECTION = "camfleet.fleet"
 #: Loggers of the libraries the modules use: a module's stderr is thrown away, a worker's is the
 #: terminal, so their stray warnings must not reach it (failures are in the result).
 QUIET_LOGGERS = ("camfleet", "netmiko", "paramiko", "httpx", "httpcore", "asyncio")
+#: prctl(2) option: the signal the kernel sends this process when its parent dies.
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Have the kernel SIGKILL this worker when ``ansible-playbook`` dies (Linux; a no-op elsewhere).
+
+    Why: a worker running a module in-process may be in a long device call (a hung camera, a firmware
+    upload). When ``ansible-playbook`` is killed with SIGKILL nothing tells its forks, and each would go
+    on talking to a device for nobody, holding its connection, until its own timeout, or forever. The
+    parent may have died before this call: then the worker ends here, as the signal would have done.
+    """
+    parent = multiprocessing.parent_process()
+    if not sys.platform.startswith("linux") or parent is None:  # not a forked worker (a test calling us)
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # no libc prctl: nothing better to do than run as before
+        return
+    if os.getppid() != parent.pid:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class ModuleExit(Exception):
@@ -91,6 +117,7 @@ def as_module_sees(value: Any, direction: Direction) -> Any:
 
 def run_in_process(name: str, args: dict[str, Any], *, check_mode: bool, diff: bool) -> dict[str, Any]:
     """Validate ``args`` against module ``name``'s spec and run it here; the module's result."""
+    die_with_parent()
     code = importlib.import_module(f"ansible_collections.camfleet.fleet.plugins.modules.{name}")
     spec = dict(code.SPEC)
     supports_check_mode = spec.pop("supports_check_mode", False)
