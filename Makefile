@@ -69,8 +69,8 @@ demo: setup
 	-$(DEMO_ENV) $(BIN)/camfleet status $(DEMO_TOWN)
 	$(DEMO_ENV) $(BIN)/python scripts/demo-footage $(DEMO_TOWN) .state/demo/footage
 	@echo "The simulated town keeps running: CAMFLEET_OVERLAY=$(SIM_STATE)/overlay.yml with"
-	@echo "-i $(DEMO_TOWN)/town.camfleet.yml points Ansible at it; the exporter and Prometheus run on"
-	@echo "127.0.0.1:9830 and :9090 (pids and logs in .state/monitoring). The evidence package is in"
+	@echo "-i $(DEMO_TOWN)/town.camfleet.yml points Ansible at it; the exporter, Prometheus and Alertmanager run"
+	@echo "on 127.0.0.1:9830, :9090 and :9093 (pids and logs in .state/monitoring). The evidence package is in"
 	@echo ".state/demo/footage (bien-ban-ban-giao.html is its handover record). 'make demo-down' stops them all."
 
 demo-down: setup

@@ -87,6 +87,13 @@ class Module(Strict):
         gt=0,
         description="coverage: a camera is up if its last stream probe, at most this old, saw frames.",
     )
+    search_every_s: float = Field(
+        default=600.0,
+        ge=0,
+        le=86400,
+        description="recorder: how often each channel's recordings are searched again for the oldest and newest "
+        "(the heaviest part of the probe; retention moves by minutes a day). 0: every probe.",
+    )
     sd: bool = Field(default=True, description="List this module's targets in /sd without ?module=.")
 
 

@@ -29,14 +29,21 @@ Sample output (``curl '127.0.0.1:9830/probe?target=nvr-01&module=recorder'``)::
 
 from __future__ import annotations
 
+import time
+
 from camfleet.drivers import open_driver
-from camfleet.drivers.base import RecorderDriver
+from camfleet.drivers.base import RecorderDriver, RecordingRange
 from camfleet.drivers.errors import DriverError, Unsupported
 from camfleet.exporter.probers.base import Metrics, Outcome, ProbeRequest, driver_failure, driver_timeout, run_blocking
 from camfleet.jobs.recorders import identity_ok
 
 HEALTHY = frozenset({"ok", "normal", "idle", "sleeping"})
 DAY_S = 86400.0
+
+#: Each channel's last searched recording range, by (recorder, recorder's address, channel): (monotonic time
+#: of the search, the range). The searches are most of a recorder probe's cost (a search from 2000 and the
+#: last page of a recent window, per channel); the module's ``search_every_s`` says how long a range stands.
+_RANGES: dict[tuple[str, str, int], tuple[float, RecordingRange]] = {}
 
 
 def _channel_labels(req: ProbeRequest) -> dict[int, dict[str, str]]:
@@ -68,6 +75,19 @@ async def _identities(req: ProbeRequest, nvr: RecorderDriver, out: Metrics, know
                 channel=str(number),
                 camera=camera or "",
             )
+
+
+async def _recording_range(req: ProbeRequest, nvr: RecorderDriver, channel: int) -> RecordingRange:
+    """The channel's oldest and newest recording: searched again once the last search is older than the
+    module's ``search_every_s``, else the last search's answer (retention moves by minutes a day)."""
+    key = (req.target.id, req.endpoint.host, channel)
+    now = time.monotonic()
+    kept = _RANGES.get(key)
+    if kept is not None and now - kept[0] < req.module.search_every_s:
+        return kept[1]
+    found = await run_blocking(req, lambda: nvr.search_recordings(channel))
+    _RANGES[key] = (now, found)
+    return found
 
 
 async def probe(req: ProbeRequest, out: Metrics) -> Outcome:
@@ -112,7 +132,7 @@ async def probe(req: ProbeRequest, out: Metrics) -> Outcome:
                 )
         for number in states:
             labels = {"channel": str(number), **known.get(number, {"camera": "", "link_router": ""})}
-            oldest, newest = await run_blocking(req, lambda n=number: nvr.search_recordings(n))  # type: ignore[misc]
+            oldest, newest = await _recording_range(req, nvr, number)
             if oldest is None or newest is None:
                 out.gauge(
                     "camfleet_recorder_retention_days", "Newest minus oldest recording of the channel.", 0, **labels
