@@ -30,6 +30,7 @@ from camfleet.cli import main as camfleet  # noqa: E402
 from camfleet.inventory import load  # noqa: E402
 from camfleet.inventory.coverage import camera_view, coverage  # noqa: E402
 from camfleet.inventory.synthetic import write_town  # noqa: E402
+from camfleet.reports.pdf import HEADLESS  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PLAIN_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>plain</title></head><body>
@@ -55,13 +56,7 @@ def browse(page: Path, profile: Path) -> tuple[float, float]:
     out = subprocess.run(
         [
             CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *HEADLESS,
             f"--user-data-dir={profile}",
             "--window-size=1280,900",
             "--dump-dom",

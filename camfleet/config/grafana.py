@@ -157,43 +157,34 @@ def merge() -> DataTransformerConfig:
     return DataTransformerConfig(id_val="merge", options={})
 
 
-def site_variable() -> QueryVariable:
+def _choice(name: str, label: str, query: str) -> QueryVariable:
+    """A dashboard variable read from Prometheus labels: several values at once, All meaning any."""
     return (
-        QueryVariable("site")
-        .label("Khu phố")
+        QueryVariable(name)
+        .label(label)
         .datasource(DATASOURCE)
-        .query(f"label_values({by_town('camfleet_camera_info')}, site)")
+        .query(query)
         .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
         .multi(True)
         .include_all(True)
         .all_value(".*")
     )
+
+
+def site_variable() -> QueryVariable:
+    return _choice("site", "Khu phố", f"label_values({by_town('camfleet_camera_info')}, site)")
 
 
 def town_variable() -> QueryVariable:
     """The town, from the external label every station's Prometheus sends the central store (docs/scaling.md)."""
-    return (
-        QueryVariable("town")
-        .label("Địa bàn / Town")
-        .datasource(DATASOURCE)
-        .query("label_values(camfleet_probe_success, town)")
-        .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .multi(True)
-        .include_all(True)
-        .all_value(".*")
-    )
+    return _choice("town", "Địa bàn / Town", "label_values(camfleet_probe_success, town)")
 
 
 def recorder_variable() -> QueryVariable:
-    return (
-        QueryVariable("recorder")
-        .label("Đầu ghi / Recorder")
-        .datasource(DATASOURCE)
-        .query(f"label_values({by_town('camfleet_recorder_retention_target_days')}, instance)")
-        .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .multi(True)
-        .include_all(True)
-        .all_value(".*")
+    return _choice(
+        "recorder",
+        "Đầu ghi / Recorder",
+        f"label_values({by_town('camfleet_recorder_retention_target_days')}, instance)",
     )
 
 

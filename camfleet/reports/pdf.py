@@ -13,7 +13,9 @@ import tempfile
 from pathlib import Path
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
-FLAGS = (
+#: Headless Chromium that reaches for nothing on its own (no first-run, updates, sync or background
+#: requests): the sign PDFs here, and the map page's browser test and benchmark.
+HEADLESS = (
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -22,9 +24,8 @@ FLAGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--disable-extensions",
-    "--no-pdf-header-footer",
 )
+FLAGS = (*HEADLESS, "--disable-extensions", "--no-pdf-header-footer")
 
 
 class PdfError(RuntimeError):

@@ -13,8 +13,6 @@ per request as Prometheus opens them.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
 from collections.abc import Iterator
 
 import httpx
@@ -22,9 +20,8 @@ import pytest
 
 from camfleet.inventory import load
 from camfleet.inventory.synthetic import DEMO_PASSWORD_FILE, simulable_town
-from tests.conftest import BIN, ROOT
 from tests.exporter.test_exporter import value
-from tests.integration.simtown import running_town
+from tests.integration.simtown import running_exporter, running_town
 
 NET = 146
 CAMERAS = 300
@@ -41,26 +38,8 @@ def exporter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, li
         overlay = town.overlay
         fleet = load(folder, overlay=False).fleet
         cameras = [c.id for c in fleet.cameras.values() if c.is_managed and c.network.address][:CAMERAS]
-        proc = subprocess.Popen(
-            [
-                *(str(BIN / "camfleet"), "exporter", "--config", str(ROOT / "exporters" / "camfleet.yml")),
-                *("--inventory", str(folder), "--listen", "127.0.0.1:0"),
-            ],
-            cwd=ROOT,
-            env={**os.environ, "CAMFLEET_OVERLAY": str(overlay)},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            died = proc.stderr.read() if proc.poll() is not None and proc.stderr is not None else ""
-            assert line.startswith("listening on "), line + died
-            yield line.split()[-1], cameras
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+        with running_exporter(overlay, inventory=folder) as base:
+            yield base, cameras
 
 
 async def burst(base: str, cameras: list[str]) -> list[httpx.Response]:

@@ -9,8 +9,6 @@ budget; bad requests are 400; ``/sd`` carries no household data.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 from collections.abc import Iterator
 
@@ -22,8 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from camfleet.drivers.hikvision import HikvisionCamera
 from camfleet.jobs.base import Credentials, connect_router
 from camfleet.sim.devices import make_firmware
-from tests.conftest import BIN, ROOT, TOWN
-from tests.integration.simtown import Town, running_town
+from tests.conftest import ROOT, TOWN
+from tests.integration.simtown import Town, running_exporter, running_town
 
 NET = 121
 SCRAPE_TIMEOUT = 2.0
@@ -56,33 +54,8 @@ def exporter(town: Town, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
     config["modules"]["stream_wrong_password"] = {"prober": "stream", "credentials": "wrong"}
     path = tmp_path_factory.mktemp("exporter") / "camfleet.yml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    env = {**os.environ, "CAMFLEET_OVERLAY": str(town.overlay)}
-    proc = subprocess.Popen(
-        [
-            str(BIN / "python"),
-            "-m",
-            "camfleet.exporter",
-            "--config",
-            str(path),
-            "--inventory",
-            str(TOWN),
-            "--listen",
-            "127.0.0.1:0",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.startswith("listening on "), line + (proc.stderr.read() if proc.poll() is not None else "")
-        yield line.split()[-1]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with running_exporter(town.overlay, config=path) as base:
+        yield base
 
 
 #: One keep-alive client: a new httpx client per call costs ~0.1-0.3 s (TLS context) and would be timed too.

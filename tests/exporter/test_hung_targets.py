@@ -19,9 +19,7 @@ probes wait behind it until their deadline: they answer ``reason="timeout"``.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -37,9 +35,10 @@ from camfleet.exporter.probers.base import PER_TARGET, BlockingCalls, TargetBusy
 from camfleet.inventory import load
 from camfleet.sim import hikvision
 from camfleet.sim.devices import CameraState
-from tests.conftest import BIN, ROOT, TOWN
+from tests.conftest import ROOT, TOWN
 from tests.drivers.driver_sim import served
 from tests.exporter.test_exporter import value
+from tests.integration.simtown import running_exporter
 
 NET = 205  # the hung servers' addresses: 127.205.0.x
 PASSWORD = "Ngoc-Lac-2023"
@@ -134,25 +133,8 @@ def exporter(devices: tuple[Path, list[str]], tmp_path_factory: pytest.TempPathF
     config["modules"]["device_fake"] = {"prober": "device", "credentials": "fake", "timeout_s": 10}
     path = tmp_path_factory.mktemp("exporter") / "camfleet.yml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    proc = subprocess.Popen(
-        [
-            *(str(BIN / "python"), "-m", "camfleet.exporter", "--config", str(path)),
-            *("--inventory", str(TOWN), "--listen", "127.0.0.1:0"),
-        ],
-        cwd=ROOT,
-        env={**os.environ, "CAMFLEET_OVERLAY": str(overlay)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.startswith("listening on "), line + (proc.stderr.read() if proc.poll() is not None else "")  # type: ignore[union-attr]
-        yield line.split()[-1]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with running_exporter(overlay, config=path) as base:
+        yield base
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -102,3 +103,36 @@ def recap(output: str) -> dict[str, dict[str, int]]:
         if len(parts) == 2 and "=" in parts[1]:
             hosts[parts[0].strip()] = {k: int(v) for k, v in (kv.split("=") for kv in parts[1].split())}
     return hosts
+
+
+@contextmanager
+def running_exporter(
+    overlay: Path | str,
+    *,
+    config: Path = ROOT / "exporters" / "camfleet.yml",
+    inventory: Path = TOWN,
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """``python -m camfleet.exporter`` on a free loopback port over ``overlay`` for the length of the block
+    (``env``: the environment, default this process's); yields its base URL (it prints "listening on URL"
+    once it answers)."""
+
+    proc = subprocess.Popen(
+        [
+            *(str(BIN / "python"), "-m", "camfleet.exporter", "--config", str(config)),
+            *("--inventory", str(inventory), "--listen", "127.0.0.1:0"),
+        ],
+        cwd=ROOT,
+        env={**(os.environ if env is None else env), "CAMFLEET_OVERLAY": str(overlay)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        line = proc.stdout.readline()
+        assert line.startswith("listening on "), line + (proc.stderr.read() if proc.poll() is not None else "")
+        yield line.split()[-1]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -28,7 +28,7 @@ from defusedxml import ElementTree
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import BIN, REFERENCE_ANSIBLE_ENV, ROOT, TOWN
-from tests.integration.simtown import Town, camfleet, local, playbook, running_town
+from tests.integration.simtown import Town, camfleet, local, playbook, running_exporter, running_town
 
 NET = 229
 NETHOOK = Path(__file__).parent / "nethook"
@@ -44,33 +44,8 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
 
 @pytest.fixture(scope="module")
 def exporter(town: Town) -> Iterator[str]:
-    env = {**os.environ, "CAMFLEET_OVERLAY": str(town.overlay)}
-    proc = subprocess.Popen(
-        [
-            str(BIN / "python"),
-            "-m",
-            "camfleet.exporter",
-            "--config",
-            str(ROOT / "exporters" / "camfleet.yml"),
-            "--inventory",
-            str(TOWN),
-            "--listen",
-            "127.0.0.1:0",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.startswith("listening on "), line + (proc.stderr.read() if proc.poll() is not None else "")
-        yield line.split()[-1]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with running_exporter(town.overlay) as base:
+        yield base
 
 
 def identity_ok(exporter: str, recorder: str) -> dict[str, float]:
@@ -224,33 +199,10 @@ def test_a_device_outside_the_overlay_is_refused_by_name_and_no_real_address_is_
     assert refusal, out[-3000:]
     assert "Traceback" not in out
     # The exporter (/probe and /sd) under the same overlay: a 400 naming the camera, never listed.
-    proc = subprocess.Popen(
-        [
-            str(BIN / "python"),
-            "-m",
-            "camfleet.exporter",
-            "--config",
-            str(ROOT / "exporters" / "camfleet.yml"),
-            "--inventory",
-            str(TOWN),
-            "--listen",
-            "127.0.0.1:0",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        base = proc.stdout.readline().split()[-1]
+    with running_exporter(overlay, env=env) as base:
         refused = httpx.get(f"{base}/probe", params={"target": C, "module": "stream"}, timeout=30)
         assert refused.status_code == 400 and C in refused.text and "overlay" in refused.text, refused.text
         assert len(refused.text.strip().splitlines()) == 1, refused.text
         listed = httpx.get(f"{base}/sd", params={"module": "stream"}, timeout=30)
         assert listed.status_code == 200 and C not in listed.text and A in listed.text, listed.text[:500]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     assert netlog.read_text() == "", netlog.read_text()[:2000]

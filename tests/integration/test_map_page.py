@@ -27,6 +27,7 @@ import pytest
 
 from camfleet.cli import main
 from camfleet.inventory import load
+from camfleet.reports.pdf import HEADLESS
 from tests.conftest import TOWN
 from tests.drivers.driver_sim import address
 
@@ -93,14 +94,7 @@ def chromium(page: Path, profile: Path, recorder: Recorder, *extra: str) -> subp
     return subprocess.run(
         [
             CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *HEADLESS,
             f"--user-data-dir={profile}",
             f"--proxy-server=http://{recorder.host}:{recorder.port}",
             "--proxy-bypass-list=<-loopback>",
