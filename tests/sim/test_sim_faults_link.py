@@ -104,13 +104,15 @@ def town(tmp_path: Path) -> Iterator[Town]:
 
 
 def connect(host: str, port: int, timeout: float = 1.0) -> str:
-    """``ok``, ``refused`` or ``timeout``."""
+    """``ok``, ``refused`` or ``timeout`` (``reset``: the port changed hands while we connected; settle asks again)."""
     try:
         socket.create_connection((host, port), timeout=timeout).close()
     except ConnectionRefusedError:
         return "refused"
     except TimeoutError:
         return "timeout"
+    except ConnectionResetError:
+        return "reset"
     return "ok"
 
 
