@@ -6,7 +6,8 @@
 One run: ``--towns`` generated towns (``camfleet.inventory.synthetic``, ``--cameras`` in total) each simulated
 by its own ``camfleet sim up`` on 127.<net>-<net+2>.x.y (``--nets``); ``--shards`` exporter shards (an exporter
 per town and shard) each scraped by its own Prometheus (``render_prometheus_config(shard=...)``): every stream,
-recorder and link probed once per ``--interval``, remote-written into one VictoriaMetrics
+recorder and link probed once per ``--interval``, targets asked of the exporters every minute as at a station
+(``monitoring_sd_refresh_interval``; the tests ask every 5 s), remote-written into one VictoriaMetrics
 (``tests/integration/province.py`` starts them all). After one interval of warm-up it measures for ``--minutes``
 and prints, side by side:
 
@@ -33,6 +34,7 @@ import time
 from pathlib import Path
 
 import httpx
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -43,11 +45,49 @@ from tests.integration.province import Exporter, Province, running_province, vm_
 from tests.integration.test_prometheus_alerts import substitute  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
+MONITORING_DEFAULTS = yaml.safe_load(
+    (ROOT / "roles" / "monitoring" / "defaults" / "main.yml").read_text(encoding="utf-8")
+)
 
 
 def cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK
+
+
+GROUPS = ("exporters", "simulators", "prometheus", "victoria-metrics")
+
+
+def cpu_by_group(work: Path) -> dict[str, float]:
+    """CPU-seconds so far of this run's processes (every one names ``work`` on its command line), by group."""
+    out = dict.fromkeys(GROUPS, 0.0)
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            if str(work) not in " ".join(argv):
+                continue
+            spent = cpu_s(int(proc.name))
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+        name = Path(argv[0]).name
+        if "victoria-metrics" in name:
+            out["victoria-metrics"] += spent
+        elif name == "prometheus":
+            out["prometheus"] += spent
+        elif "exporter" in argv:
+            out["exporters"] += spent
+        elif "sim" in argv:
+            out["simulators"] += spent
+    return out
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, all) jiffies of every core so far, from /proc/stat."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
 
 
 def probes_total(base: str) -> float:
@@ -91,7 +131,10 @@ def single_station(work: Path, folder: Path, overlay: Path, cameras: list[str]) 
 def wait_for_store(province: Province, within: float) -> float:
     start = time.monotonic()
     while time.monotonic() - start < within:
-        seen = vm_query(province.vm, 'count(last_over_time(camfleet_probe_success{module="stream"}[5m]))')
+        try:
+            seen = vm_query(province.vm, 'count(last_over_time(camfleet_probe_success{module="stream"}[5m]))')
+        except httpx.TimeoutException:  # the store busy registering 10,000s of new series: ask again
+            continue
         if seen and int(seen[0]["value"][1]) >= province.total_cameras:
             break
         time.sleep(5)
@@ -138,7 +181,15 @@ def main() -> int:
     folders = write_towns(work, args.towns, args.cameras // args.towns)
     print(f"{args.towns} towns written in {time.monotonic() - t0:.1f} s ({work})")
     with running_province(
-        work, folders, nets, shards=args.shards, jobs=jobs, scrape_interval=interval, dedup=interval, max_backoff="30s"
+        work,
+        folders,
+        nets,
+        shards=args.shards,
+        jobs=jobs,
+        scrape_interval=interval,
+        dedup=interval,
+        max_backoff="30s",
+        sd_refresh=MONITORING_DEFAULTS["monitoring_sd_refresh_interval"],  # a station's, not the tests' 5 s
     ) as province:
         print(f"province up: {province.total_cameras} cameras, {args.shards} shards, {time.monotonic() - t0:.0f} s")
         town = next(iter(folders))
@@ -150,9 +201,11 @@ def main() -> int:
         start = time.monotonic()
         cpu0 = sum(cpu_s(e.pid) for e in exporters)
         n0 = sum(probes_total(e.base) for e in exporters)
+        groups0, busy0 = cpu_by_group(work), machine_busy()
         time.sleep(args.minutes * 60)
         elapsed = time.monotonic() - start
         cpu = sum(cpu_s(e.pid) for e in exporters) - cpu0
+        groups1, busy1 = cpu_by_group(work), machine_busy()
         probes = sum(probes_total(e.base) for e in exporters) - n0
         window, at = f"{int(elapsed)}s", {"time": f"{time.time():.3f}"}
         up, stream = 'up{job=~"camfleet_.*"}', 'camfleet_probe_success{module="stream"}'
@@ -186,6 +239,12 @@ def main() -> int:
     print(
         f"cameras in the central store: {len(set(seen) & expected)}/{len(expected)}, missing "
         f"{len(expected - set(seen))}, twice {twice} {verdict(set(seen) == expected and twice == 0)}"
+    )
+    busy = (busy1[0] - busy0[0]) / max(busy1[1] - busy0[1], 1)
+    print(
+        f"where the machine's {os.cpu_count()} cores went ({busy:.0%} busy): "
+        + ", ".join(f"{g} {(groups1[g] - groups0[g]) / elapsed:.2f}" for g in GROUPS)
+        + " cores (the simulated cameras are real devices in a province: their share is the bench's, not camfleet's)"
     )
     heaviest, which = queries[0]
     print(

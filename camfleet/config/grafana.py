@@ -69,8 +69,14 @@ TOWN = 'town=~"$town"'
 _SELECTOR = re.compile(r'(?<![\w:"$])((?:camfleet[_:]|ALERTS\b)[\w:]*)(\{[^{}]*\})?(?!\s*\()')
 
 
+_GROUPING = re.compile(r"\b(by|on)\s*\(([^()]*)\)")
+
+
 def by_town(expr: str) -> str:
-    """``expr`` with ``town=~"$town"`` in the selector of every camfleet series (and ``ALERTS``)."""
+    """``expr`` with ``town=~"$town"`` in the selector of every camfleet series (and ``ALERTS``), and ``town`` in
+    every ``by (...)`` and ``on (...)``: ids are a town's own (every town has a ``kp-01``, a ``cam-01-t01``, an
+    ``lr-01-01``), so on a central store with "All" towns a camera, khu phố or link router is (town, id). At a
+    station the label is empty on every side, and the results are the same as without it."""
 
     def add(match: re.Match[str]) -> str:
         name, braces = match.group(1), match.group(2)
@@ -79,7 +85,13 @@ def by_town(expr: str) -> str:
         inside = braces[1:-1].rstrip().rstrip(",")
         return f"{name}{{{inside}, {TOWN}}}"
 
-    return _SELECTOR.sub(add, expr)
+    def group(match: re.Match[str]) -> str:
+        labels = [label.strip() for label in match.group(2).split(",") if label.strip()]
+        if not labels or "town" in labels:
+            return match.group(0)
+        return f"{match.group(1)} (town, {', '.join(labels)})"
+
+    return _GROUPING.sub(group, _SELECTOR.sub(add, expr))
 
 
 #: Per camera, 1 streams / 0 down; an owner's camera shared with the station over ONVIF that streams: 2

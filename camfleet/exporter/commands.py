@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from camfleet import aio
 from camfleet.exporter.config import ConfigError, load_config
 from camfleet.exporter.server import Exporter, start
 from camfleet.exporter.targets import TownView
@@ -102,6 +103,7 @@ def cmd_exporter(args: argparse.Namespace) -> int:
         guard = WebGuard(args.web_config_file) if args.web_config_file is not None else None
         view = TownView(args.inventory, args.vault_password_file or config.vault_password_file)
         view.load()
+        aio.loop_factory()  # a bad CAMFLEET_EVENT_LOOP is a one-line error here, not a traceback later
     except (ConfigError, WebConfigError, ValueError) as exc:
         print(f"camfleet exporter: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ValueError) else 1
@@ -110,7 +112,7 @@ def cmd_exporter(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         return 1
     try:
-        asyncio.run(serve_forever(Exporter(config, view, guard), host, port))
+        aio.run(serve_forever(Exporter(config, view, guard), host, port))
     except OSError as exc:
         print(f"camfleet exporter: cannot listen on {args.listen}: {exc.strerror or exc}", file=sys.stderr)
         return 1

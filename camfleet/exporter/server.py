@@ -30,6 +30,7 @@ By hand, on the simulated town::
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import time
@@ -157,6 +158,8 @@ class Exporter:
     def __post_init__(self) -> None:
         self.health = SelfMetrics()
         self._watcher: asyncio.Task[None] | None = None
+        self._sd_snapshot: object = None  # the snapshot the cached /sd bodies were built from
+        self._sd_bodies: dict[str, bytes] = {}  # ?module= ("" for all) -> JSON
         self._noted_reload()
         if self.guard is not None:
             self.health.web_config_ok.set(1)
@@ -165,6 +168,12 @@ class Exporter:
     def _noted_reload(self) -> None:
         self.health.targets.set(len(self.view.snapshot.targets))
         self.health.last_reload.set(time.time())
+        # The town (tens of thousands of long-lived objects) out of the cyclic collector's sight until the next
+        # reload: its full collections had to walk all of it, a few % of a busy exporter's CPU. The last town is
+        # let go first (unfreeze, collect), so reloads do not pile towns up.
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
 
     # ------------------------------------------------------------------ budget and request
 
@@ -263,8 +272,16 @@ class Exporter:
         modules = {
             name: m.prober for name, m in self.config.modules.items() if (name == wanted) or (wanted is None and m.sd)
         }
-        groups = self.view.service_discovery(modules)
-        return web.Response(text=json.dumps(groups, ensure_ascii=False), content_type="application/json")
+        # The same answer until the inventory reloads: every Prometheus (shards, an HA pair) asks for every job at
+        # each refresh, and a town's list is a few hundred KB of JSON to build.
+        snap, key = self.view.snapshot, wanted or ""
+        if self._sd_snapshot is not snap:
+            self._sd_snapshot, self._sd_bodies = snap, {}
+        body = self._sd_bodies.get(key)
+        if body is None:
+            body = json.dumps(self.view.service_discovery(modules), ensure_ascii=False).encode()
+            self._sd_bodies[key] = body
+        return web.Response(body=body, content_type="application/json", charset="utf-8")
 
     async def index(self, request: web.Request) -> web.Response:
         modules = ", ".join(sorted(self.config.modules))

@@ -44,6 +44,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import cast
 from urllib.parse import unquote, urlsplit
 
 from camfleet.probes.h264 import SpsError, SpsInfo, parse_sps
@@ -502,8 +503,8 @@ class Wire(asyncio.Protocol):
         self.woken: asyncio.Future[None] | None = None  # set by the next data_received (or connection loss)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A stream transport (uvloop's is not an asyncio.Transport subclass, so no isinstance check).
+        self.transport = cast(asyncio.Transport, transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         failure = ProbeFailed(Reason.reset if isinstance(exc, ConnectionResetError) else Reason.closed, str(exc or ""))

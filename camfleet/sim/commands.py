@@ -10,12 +10,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from camfleet import aio
 from camfleet.inventory import InventoryError, load
 from camfleet.inventory.vault import device_credentials
 from camfleet.sim import control
@@ -118,6 +118,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         )
         return 1
     try:
+        aio.loop_factory()  # a bad CAMFLEET_EVENT_LOOP is one line here, before anything starts
+    except ValueError as exc:
+        print(f"camfleet sim up: {exc}", file=sys.stderr)
+        return 2
+    try:
         fleet = load(args.folder).fleet
         creds = device_credentials(args.folder, args.vault_password_file)
     except InventoryError as exc:
@@ -137,7 +142,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         ports=MAPPED_PORTS if args.mapped_ports else None,
     )
     try:
-        asyncio.run(control.run_town(town))
+        aio.run(control.run_town(town))
     except OSError as exc:
         print(
             f"camfleet sim up: cannot listen: {exc.strerror or exc} (is another simulator using 127.{args.net}.x.y? try --net)",

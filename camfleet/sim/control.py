@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -108,6 +109,9 @@ async def run_town(town: SimTown, *, announce: bool = True) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await town.start()
+    # The town's devices, clips and listeners live as long as the process: out of the cyclic collector's walks.
+    gc.collect()
+    gc.freeze()
     runner = web.AppRunner(control_app(town, stop), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

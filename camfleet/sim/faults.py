@@ -12,6 +12,7 @@ once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -77,6 +78,11 @@ class Faults:
         """Call ``listener()`` after every change (a fault set or cleared, bricked, upstream down):
         servers that open or close a port on reachability react at once instead of polling."""
         self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Callable[[], None]) -> None:
+        """Stop calling ``listener`` (a server that stopped: a swapped camera gets a new one)."""
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
 
     def __setattr__(self, name: str, value: Any) -> None:
         before = self.__dict__.get(name, _UNSET)

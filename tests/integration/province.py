@@ -207,9 +207,11 @@ def running_province(
     scrape_interval: str,
     dedup: str,
     max_backoff: str = "2s",
+    sd_refresh: str = "5s",
 ) -> Iterator[Province]:
     """Every town simulated (``nets[k]`` for town k), an exporter per town and shard, ``shards`` Prometheus
-    remote-writing through their own :class:`CuttableLink` into one VictoriaMetrics."""
+    remote-writing through their own :class:`CuttableLink` into one VictoriaMetrics. ``sd_refresh``: how often
+    Prometheus asks the exporters for targets (tests: 5 s, to follow changes quickly; a station: the role's 1m)."""
     if len(nets) < len(folders):
         raise ValueError("one --net base per town")
     vault = ("--vault-password-file",)
@@ -256,7 +258,7 @@ def running_province(
                     jobs=jobs,
                     scrape_interval=scrape_interval,
                     evaluation_interval=scrape_interval,
-                    sd_refresh_interval="5s",
+                    sd_refresh_interval=sd_refresh,
                     exporters={town: e.address for town, e in mine.items()},
                     shard=Shard(index, shards),
                     remote_write=RemoteWrite(

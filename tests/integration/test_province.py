@@ -25,7 +25,7 @@ from tests.integration.province import Province, running_province, vm_query, wri
 NETS = (235, 238)
 SHARDS = 2
 INTERVAL_S = 5
-JOBS = (Job("stream", f"{INTERVAL_S}s", "4s", "sub stream"),)
+JOBS = (Job("stream", f"{INTERVAL_S}s", "4s", "sub stream"), Job("link", f"{INTERVAL_S}s", "4s", "link routers"))
 STREAM = 'camfleet_probe_success{module="stream"}'
 
 pytestmark = pytest.mark.slow
@@ -159,6 +159,20 @@ def test_every_dashboard_query_runs_on_the_central_store_per_town(province: Prov
         finally:
             VARIABLES["town"] = ".*"
         assert shown == len(cameras), town  # the overview's up + down is that town's cameras, no other's
+    # With "All" towns a camera is (town, id): every generated town has its own cam-01-t01, kp-01 and lr-01-01, and
+    # the per-camera panels keep them apart (before, max by (camera) folded the towns' namesakes into one row).
+    ids = [set(cameras) for cameras in province.cameras.values()]
+    assert set.intersection(*ids), "the towns share no camera id: this proves nothing"
+    expected = {(t, c) for t, cameras in province.cameras.items() for c in cameras}
+    health = next(e for k, e in queries.items() if k == "fleet-overview/Camera · sức khỏe / health/HEALTH")
+    rows = vm_query(province.vm, substitute(health))
+    assert {(r["metric"]["town"], r["metric"]["camera"]) for r in rows} >= expected
+    assert len(rows) == len({(r["metric"]["town"], r["metric"]["camera"]) for r in rows})
+    link = next(e for k, e in queries.items() if k == "fleet-overview/Camera mất hình lúc này / Cameras dark now/LINK")
+    riding = int(vm_query(province.vm, f'count(last_over_time({STREAM[:-1]}, link_router!=""}}[30s]))')[0]["value"][1])
+    assert riding > max(len(c) for c in province.cameras.values())
+    wait_for("every link router in the store", lambda: len(vm_query(province.vm, substitute(link))) >= riding, 30)
+    assert len(vm_query(province.vm, substitute(link))) == riding
     per_town = vm_query(province.vm, f"count by (town) (last_over_time({STREAM}[30s]))")
     assert {r["metric"]["town"]: int(r["value"][1]) for r in per_town} == {
         t: len(c) for t, c in province.cameras.items()

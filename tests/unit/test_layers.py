@@ -21,15 +21,16 @@ PACKAGE = ROOT / "camfleet"
 MAY_IMPORT: dict[str, frozenset[str]] = {
     "model": frozenset(),
     "paths": frozenset(),
+    "aio": frozenset(),  # the event loop the long-lived services run on
     "inventory": frozenset({"model", "paths"}),
     "probes": frozenset({"model"}),
     "drivers": frozenset({"inventory", "model", "paths"}),
     "config": frozenset({"drivers", "inventory", "model", "paths"}),
     "reports": frozenset({"inventory", "model", "paths"}),
     "jobs": frozenset({"config", "reports", "drivers", "probes", "inventory", "model", "paths"}),
-    "exporter": frozenset({"jobs", "config", "drivers", "probes", "inventory", "model", "paths"}),
+    "exporter": frozenset({"jobs", "config", "drivers", "probes", "inventory", "model", "paths", "aio"}),
     # The simulator may share the model and the inventory's baseline, never a protocol codec of the drivers.
-    "sim": frozenset({"config", "inventory", "model", "paths"}),
+    "sim": frozenset({"config", "inventory", "model", "paths", "aio"}),
     "cli": frozenset(
         {"exporter", "sim", "jobs", "config", "reports", "drivers", "probes", "inventory", "model", "paths"}
     ),

@@ -20,7 +20,7 @@ import email.utils
 import logging
 import socket
 import struct
-from typing import Protocol
+from typing import Protocol, cast
 
 from camfleet.sim.faults import Faults
 from camfleet.sim.rtsp.messages import MAX_BODY, MAX_HEADER, REASONS, Reply, Request, parse_request
@@ -61,8 +61,8 @@ class RtspConnection(asyncio.Protocol):
     # ---- transport events
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A stream transport (uvloop's is not an asyncio.Transport subclass, so no isinstance check).
+        self.transport = cast(asyncio.Transport, transport)
         if self.server.faults.unreachable:
             self.reset()
             return

@@ -39,7 +39,8 @@ from camfleet.sim.rtsp.udp import UdpPair, UdpRefused
 log = logging.getLogger("camfleet.sim.rtsp")
 
 DEFAULT_SESSION_TIMEOUT_S = 60
-_WATCH_INTERVAL_S = 0.5  # 1,000 idle cameras cost ~2 % of a core at this rate
+_RETRY_S = 0.5  # a port briefly held (listen again, blackhole): tried again after this
+_WATCH_INTERVAL_S = 10.0  # a safety net only: every change of the faults is followed at once (Faults.subscribe)
 
 
 class RtspServer:
@@ -78,6 +79,7 @@ class RtspServer:
         self._watch: asyncio.TimerHandle | None = None
         self._reopening: asyncio.Task[None] | None = None
         self._running = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def port(self) -> int:
@@ -95,12 +97,15 @@ class RtspServer:
 
     async def start(self) -> None:
         self._running = True
+        self._loop = asyncio.get_running_loop()
         if not self.faults.unreachable:
             await self._listen()
-        self._watch = asyncio.get_running_loop().call_later(_WATCH_INTERVAL_S, self._check_reachable)
+        self.faults.subscribe(self._faults_changed)
+        self._arm(_WATCH_INTERVAL_S)
 
     async def stop(self) -> None:
         self._running = False
+        self.faults.unsubscribe(self._faults_changed)
         if self._watch is not None:
             self._watch.cancel()
         if self._reopening is not None:
@@ -136,11 +141,30 @@ class RtspServer:
             self._blackhole.close()
             self._blackhole = None
 
+    def _arm(self, delay: float) -> None:
+        """Check reachability after ``delay`` (sooner than a check already due replaces it)."""
+        if not self._running:
+            return
+        loop = asyncio.get_running_loop()
+        if self._watch is not None:
+            if self._watch.when() <= loop.time() + delay:
+                return
+            self._watch.cancel()
+        self._watch = loop.call_later(delay, self._check_reachable)
+
+    def _faults_changed(self) -> None:
+        """The device's faults changed (a fault set or cleared, its link router down or back): follow
+        at once. Polling 10,000 idle cameras twice a second cost a tenth of a simulator's CPU."""
+        if self._running and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._arm, 0)  # changes may come from another thread
+
     def _check_reachable(self) -> None:
         """Close the listener while the device is unreachable (true refusal, or a blackhole behind a
         dead link), re-open after."""
+        self._watch = None
         if not self._running:
             return
+        retry = False
         if self.faults.unreachable:
             if self._listener is not None:
                 self._close_listener()
@@ -149,20 +173,23 @@ class RtspServer:
             if self.faults.blackholed and self._blackhole is None and self._port:
                 try:
                     self._blackhole = Blackhole(self.host, self._port)
-                except OSError as exc:  # the port is briefly held: try again on the next check
+                except OSError as exc:  # the port is briefly held: try again soon
                     log.warning("rtsp %s:%s cannot blackhole yet: %s", self.host, self._port, exc)
+                    retry = True
             elif not self.faults.blackholed:
                 self._close_blackhole()
         elif self._listener is None and self._reopening is None:
             self._close_blackhole()
             self._reopening = asyncio.get_running_loop().create_task(self._reopen())
-        self._watch = asyncio.get_running_loop().call_later(_WATCH_INTERVAL_S, self._check_reachable)
+        self._arm(_RETRY_S if retry else _WATCH_INTERVAL_S)
 
     async def _reopen(self) -> None:
         try:
             await self._listen()
-        except OSError as exc:  # port briefly taken: try again on the next check
+        except OSError as exc:  # port briefly taken: try again soon
             log.warning("rtsp %s:%s cannot listen again yet: %s", self.host, self._port, exc)
+            if self._running:
+                self._arm(_RETRY_S)
         finally:
             self._reopening = None
 

@@ -42,7 +42,8 @@ class SimDevice:
     site: web.TCPSite | None = None
     rtsp: RtspServer | None = None
     ssh: RouterOsServer | None = None
-    dirty: bool = False
+    dirty: bool = False  # changed (config, faults, firmware): saved within SAVE_INTERVAL_S
+    progressed: bool = False  # only recorded on (a recorder's disks filled): saved within PROGRESS_SAVE_INTERVAL_S
     behind: str | None = None  # the link router a camera rides
 
     def to_status(self) -> dict[str, Any]:

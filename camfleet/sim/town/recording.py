@@ -111,4 +111,4 @@ class ChannelSource:
                         functools.partial(self.bitrate, nvr),
                         dev.faults,
                     )
-                    dev.dirty = True
+                    dev.progressed = True
