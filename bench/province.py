@@ -4,8 +4,9 @@
     .venv/bin/python bench/province.py --cameras 1000 --towns 2 --minutes 2   # what fits a 2-core machine in ~5 min
 
 One run: ``--towns`` generated towns (``camfleet.inventory.synthetic``, ``--cameras`` in total) each simulated
-by its own ``camfleet sim up`` on 127.<net>-<net+2>.x.y (``--nets``); ``--shards`` exporter shards (an exporter
-per town and shard) each scraped by its own Prometheus (``render_prometheus_config(shard=...)``): every stream,
+by its own ``camfleet sim up`` on 127.<net>-<net+2>.x.y (``--nets``); ``--shards`` exporter shards (each one process
+serving every town, ``--inventory`` per town; ``--exporter-per-town``: an exporter per town and shard, as before)
+each scraped by its own Prometheus (``render_prometheus_config(shard=...)``): every stream,
 recorder and link probed once per ``--interval``, targets asked of the exporters every minute as at a station
 (``monitoring_sd_refresh_interval``; the tests ask every 5 s), remote-written into one VictoriaMetrics
 (``tests/integration/province.py`` starts them all). After one interval of warm-up it measures for ``--minutes``
@@ -162,6 +163,7 @@ def main() -> int:
     p.add_argument("--cameras", type=int, default=10_000, help="cameras in the whole province")
     p.add_argument("--towns", type=int, default=5)
     p.add_argument("--shards", type=int, default=2)
+    p.add_argument("--exporter-per-town", action="store_true", help="an exporter per town and shard, not per shard")
     p.add_argument("--interval", type=int, default=60, help="seconds between two probes of a device")
     p.add_argument("--minutes", type=float, default=3, help="measured window, after one interval of warm-up")
     p.add_argument("--nets", default="235,238,241,244,247", help="--net bases, one per town")
@@ -185,6 +187,7 @@ def main() -> int:
         folders,
         nets,
         shards=args.shards,
+        exporter_per_town=args.exporter_per_town,
         jobs=jobs,
         scrape_interval=interval,
         dedup=interval,
@@ -197,7 +200,7 @@ def main() -> int:
         per_probe_single, single_ok = single_station(work, folders[town], overlay, province.cameras[town])
         waited = wait_for_store(province, 3 * args.interval)
         print(f"every camera in the store after {waited:.0f} s more; measuring {args.minutes:g} min")
-        exporters = [e for shard in province.exporters for e in shard.values()]
+        exporters = list({id(e): e for shard in province.exporters for e in shard.values()}.values())
         start = time.monotonic()
         cpu0 = sum(cpu_s(e.pid) for e in exporters)
         n0 = sum(probes_total(e.base) for e in exporters)

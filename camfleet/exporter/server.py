@@ -53,7 +53,7 @@ from camfleet.exporter.config import ExporterConfig, Module, Prober
 from camfleet.exporter.listener import GuardedSite, HeadDeadline
 from camfleet.exporter.probers import BLOCKING, PROBERS, Metrics, Outcome, ProbeRequest
 from camfleet.exporter.probers.base import CALLS, TargetBusy
-from camfleet.exporter.targets import TownView, UnknownTarget
+from camfleet.exporter.targets import Snapshot, Towns, TownView, UnknownTarget
 from camfleet.exporter.web import WebGuard
 
 log = logging.getLogger("camfleet.exporter")
@@ -148,17 +148,18 @@ class SelfMetrics:
 
 @dataclass
 class Exporter:
-    """Configuration, the town view and the exporter's own metrics; builds the aiohttp app."""
+    """Configuration, the towns it serves and the exporter's own metrics; builds the aiohttp app."""
 
     config: ExporterConfig
-    view: TownView
+    view: TownView | Towns  # one town (a station), or several (an exporter shard of a district or province)
     #: TLS and basic auth from ``--web.config.file`` (:mod:`camfleet.exporter.web`); None: plain HTTP, open.
     guard: WebGuard | None = field(default=None)
 
     def __post_init__(self) -> None:
+        self.towns = self.view if isinstance(self.view, Towns) else Towns([self.view])
         self.health = SelfMetrics()
         self._watcher: asyncio.Task[None] | None = None
-        self._sd_snapshot: object = None  # the snapshot the cached /sd bodies were built from
+        self._sd_snapshot: tuple[Snapshot, ...] = ()  # the snapshots the cached /sd bodies were built from
         self._sd_bodies: dict[str, bytes] = {}  # ?module= ("" for all) -> JSON
         self._noted_reload()
         if self.guard is not None:
@@ -166,7 +167,7 @@ class Exporter:
             self.guard.on_reload = lambda ok: self.health.web_config_ok.set(1 if ok else 0)
 
     def _noted_reload(self) -> None:
-        self.health.targets.set(len(self.view.snapshot.targets))
+        self.health.targets.set(self.towns.targets)
         self.health.last_reload.set(time.time())
         # The town (tens of thousands of long-lived objects) out of the cyclic collector's sight until the next
         # reload: its full collections had to walk all of it, a few % of a busy exporter's CPU. The last town is
@@ -202,11 +203,12 @@ class Exporter:
         if not target_id:
             raise BadRequest("missing target=<device id>")
         try:
-            target = self.view.resolve(target_id, module.prober, module_name)
+            view = self.towns.pick(query.get("town"), target_id)
+            target = view.resolve(target_id, module.prober, module_name)
         except UnknownTarget as exc:
             raise BadRequest(str(exc)) from None
         budget = self.budget(request, module)
-        snap = self.view.snapshot
+        snap = view.snapshot
         profile = self.config.credentials[module.credentials]
         if profile.source == "static":
             username, password = profile.username or "", profile.static_password()
@@ -233,7 +235,7 @@ class Exporter:
                 outcome = Outcome.fail("no_credentials", f"{req.target.id}: no login in the vault or config profile")
             else:
                 if module.prober in BLOCKING:
-                    CALLS.check(req.target.id)  # a device with its calls all in flight: busy before any work
+                    CALLS.check(req.key)  # a device with its calls all in flight: busy before any work
                 async with asyncio.timeout_at(req.deadline):
                     outcome = await PROBERS[module.prober](req, out)
         except TimeoutError:
@@ -274,12 +276,13 @@ class Exporter:
         }
         # The same answer until the inventory reloads: every Prometheus (shards, an HA pair) asks for every job at
         # each refresh, and a town's list is a few hundred KB of JSON to build.
-        snap, key = self.view.snapshot, wanted or ""
-        if self._sd_snapshot is not snap:
-            self._sd_snapshot, self._sd_bodies = snap, {}
+        snaps, key = self.towns.snapshots(), wanted or ""
+        held = self._sd_snapshot
+        if not (len(held) == len(snaps) and all(a is b for a, b in zip(held, snaps, strict=True))):
+            self._sd_snapshot, self._sd_bodies = snaps, {}
         body = self._sd_bodies.get(key)
         if body is None:
-            body = json.dumps(self.view.service_discovery(modules), ensure_ascii=False).encode()
+            body = json.dumps(self.towns.service_discovery(modules), ensure_ascii=False).encode()
             self._sd_bodies[key] = body
         return web.Response(body=body, content_type="application/json", charset="utf-8")
 
@@ -288,7 +291,7 @@ class Exporter:
         return web.Response(
             text=(
                 "camfleet exporter\n"
-                "  /probe?target=<device id>&module=<module>   probe one device\n"
+                "  /probe?target=<device id>&module=<module>   probe one device ([&town=<town>] when it serves several)\n"
                 "  /sd[?module=<module>]                        Prometheus HTTP service discovery\n"
                 "  /metrics                                     the exporter's own health\n"
                 f"modules: {modules}\n"
@@ -302,16 +305,16 @@ class Exporter:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.config.reload_interval_s)
-            errors_before = self.view.reload_errors
+            errors_before = self.towns.reload_errors
             try:
-                reloaded = await loop.run_in_executor(None, self.view.refresh)
+                reloaded = await loop.run_in_executor(None, self.towns.refresh)
             except Exception:  # never let the watcher die: monitoring must outlive a bad edit
                 log.exception("inventory watcher")
                 continue
             if reloaded:
                 self.health.reloads.inc()
                 self._noted_reload()
-            if self.view.reload_errors > errors_before:
+            if self.towns.reload_errors > errors_before:
                 self.health.reload_errors.inc()
 
     async def _start_watch(self, app: web.Application) -> None:

@@ -29,7 +29,7 @@ from camfleet.exporter.config import Prober
 from camfleet.inventory import InventoryError, load
 from camfleet.inventory.fleet import Endpoint, Fleet
 from camfleet.inventory.loader import inventory_files
-from camfleet.inventory.overlay import overlay_path
+from camfleet.inventory.overlay import overlay_paths
 from camfleet.inventory.vault import device_credentials
 from camfleet.model import DEPLOYED, Camera, LinkRouter, Recorder, Town
 
@@ -146,9 +146,7 @@ class TownView:
     def _watched(self) -> list[Path]:
         files = inventory_files(self.folder.resolve())
         files += sorted((self.folder / "vault").glob("*.y*ml"))
-        overlay = overlay_path()
-        if overlay is not None:
-            files.append(overlay)
+        files += overlay_paths()
         return files
 
     def signature(self) -> tuple[tuple[str, float], ...]:
@@ -224,4 +222,65 @@ class TownView:
                     **sd_labels(snap.fleet, target),
                 }
                 groups.append({"targets": [target.id], "labels": labels})
+        return groups
+
+
+class Towns:
+    """The towns one exporter serves: one (a station), or several (an exporter shard of a district or province,
+    ``--inventory`` given once per town). Ids repeat from town to town, so with several towns ``/sd`` adds
+    ``__param_town`` to every target and ``/probe`` takes ``town=``; without it, a target id found in one town only
+    is that town's."""
+
+    def __init__(self, views: list[TownView]) -> None:
+        self.views: dict[str, TownView] = {}
+        for view in views:
+            town = view.snapshot.fleet.town.id
+            if town in self.views:
+                raise ValueError(f"--inventory: hai thư mục cùng một địa bàn '{town}' / two folders of the same town")
+            self.views[town] = view
+
+    @property
+    def several(self) -> bool:
+        return len(self.views) > 1
+
+    @property
+    def targets(self) -> int:
+        return sum(len(v.snapshot.targets) for v in self.views.values())
+
+    @property
+    def reload_errors(self) -> int:
+        return sum(v.reload_errors for v in self.views.values())
+
+    def snapshots(self) -> tuple[Snapshot, ...]:
+        return tuple(v.snapshot for v in self.views.values())
+
+    def refresh(self) -> bool:
+        """Reload each town whose files changed; True when any did."""
+        return any([v.refresh() for v in self.views.values()])  # a list: every town, not up to the first
+
+    def pick(self, town: str | None, target_id: str) -> TownView:
+        """The town a probe is for: ``town=`` when given, the only town, or the one town that has the target."""
+        if town:
+            view = self.views.get(town)
+            if view is None:
+                raise UnknownTarget(f"unknown town {town!r}; this exporter serves {', '.join(self.views)}")
+            return view
+        if not self.several:
+            return next(iter(self.views.values()))
+        having = [v for v in self.views.values() if target_id in v.snapshot.targets]
+        if len(having) > 1:
+            towns = ", ".join(v.snapshot.fleet.town.id for v in having)
+            raise UnknownTarget(f"target {target_id!r} is in several towns ({towns}): add town=")
+        return having[0] if having else next(iter(self.views.values()))  # not found: that town's own message
+
+    def service_discovery(self, modules: dict[str, Prober]) -> list[dict[str, object]]:
+        groups: list[dict[str, object]] = []
+        for town, view in self.views.items():
+            mine = view.service_discovery(modules)
+            if self.several:
+                for group in mine:
+                    labels = group["labels"]
+                    assert isinstance(labels, dict)
+                    labels["__param_town"] = town
+            groups += mine
         return groups

@@ -18,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from camfleet.inventory import checks
 from camfleet.inventory.fleet import Fleet, Origin, firmware_key
 from camfleet.inventory.messages import did_you_mean, dotted, explain
-from camfleet.inventory.overlay import apply_overlay, overlay_path
+from camfleet.inventory.overlay import apply_overlay, overlay_for
 from camfleet.inventory.problems import DocPath, InventoryError, Problem, Severity
 from camfleet.inventory.yamlfiles import YamlSyntaxError, is_vault_file, locate, read_yaml
 from camfleet.model import (
@@ -142,7 +142,7 @@ def load(folder: Path | str, *, overlay: Path | str | Literal[False] | None = No
     else:
         with _collector_paused():
             result = _load(path)
-    chosen = overlay_path(overlay) if overlay is not False else None
+    chosen = overlay_for(result.fleet.town.id, overlay) if overlay is not False else None
     if chosen is not None:
         result = LoadResult(apply_overlay(result.fleet, chosen), result.warnings)
     return result

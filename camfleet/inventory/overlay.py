@@ -56,6 +56,35 @@ def overlay_path(explicit: Path | str | None = None) -> Path | None:
     return Path(chosen) if chosen else None
 
 
+def overlay_paths(explicit: Path | str | None = None) -> list[Path]:
+    """Every overlay named: the argument or ``$CAMFLEET_OVERLAY``, one path or several joined with ``os.pathsep``
+    (an exporter shard over several simulated towns: each overlay names its town)."""
+    chosen = explicit if explicit is not None else os.environ.get(ENV)
+    return [Path(p) for p in str(chosen).split(os.pathsep) if p] if chosen else []
+
+
+def overlay_for(town_id: str, explicit: Path | str | None = None) -> Path | None:
+    """The overlay to apply to town ``town_id``: the only one named, or among several the one written for it.
+    Several named and none for this town: refused (never reached at the town's real addresses)."""
+    paths = overlay_paths(explicit)
+    if len(paths) <= 1:
+        return paths[0] if paths else None
+    for path in paths:
+        if read_overlay(path).town == town_id:
+            return path
+    raise InventoryError(
+        [
+            Problem(
+                paths[0],
+                None,
+                "town",
+                f"không overlay nào trong ${ENV} dành cho '{town_id}' / none of the overlays in ${ENV} is for town "
+                f"'{town_id}'; start its simulator (camfleet sim up) and add its overlay",
+            )
+        ]
+    )
+
+
 def read_overlay(path: Path) -> Overlay:
     """The overlay file, validated; parsed once per file version (a playbook's every task asks)."""
     try:

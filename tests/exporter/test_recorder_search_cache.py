@@ -28,7 +28,9 @@ class CountingNvr:
 
 def request(every: float, host: str = "127.9.0.1") -> Any:
     module = Module(prober="recorder", search_every_s=every)
-    return SimpleNamespace(target=SimpleNamespace(id="nvr-x"), endpoint=SimpleNamespace(host=host), module=module)
+    return SimpleNamespace(
+        target=SimpleNamespace(id="nvr-x"), key="town/nvr-x", endpoint=SimpleNamespace(host=host), module=module
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -134,18 +134,22 @@ class CuttableLink:
 
 
 class Exporter:
-    """``camfleet exporter`` of one town on a free loopback port (the town's simulator overlay in its env)."""
+    """``camfleet exporter`` on a free loopback port over one town, or several (``folder`` and ``overlay`` lists:
+    an exporter shard of a province), the towns' simulator overlays in its env."""
 
-    def __init__(self, folder: Path, overlay: Path, log: Path) -> None:
+    def __init__(self, folder: Path | Sequence[Path], overlay: Path | Sequence[Path], log: Path) -> None:
+        folders = [folder] if isinstance(folder, Path) else list(folder)
+        overlays = [overlay] if isinstance(overlay, Path) else list(overlay)
         self.log = log.open("w")
         self.proc = subprocess.Popen(
             [
                 *(str(BIN / "camfleet"), "exporter", "--config", str(ROOT / "exporters" / "camfleet.yml")),
-                *("--inventory", str(folder), "--listen", "127.0.0.1:0", "--log-level", "warning"),
-                *("--vault-password-file", str(folder / DEMO_PASSWORD_FILE)),
+                *(arg for f in folders for arg in ("--inventory", str(f))),
+                *("--listen", "127.0.0.1:0", "--log-level", "warning"),
+                *("--vault-password-file", str(folders[0] / DEMO_PASSWORD_FILE)),  # the same for every town here
             ],
             cwd=ROOT,
-            env={**os.environ, "CAMFLEET_OVERLAY": str(overlay)},
+            env={**os.environ, "CAMFLEET_OVERLAY": os.pathsep.join(str(o) for o in overlays)},
             stdout=subprocess.PIPE,
             stderr=self.log,
             text=True,
@@ -170,7 +174,7 @@ class Province:
     clients per shard, VictoriaMetrics, the cuttable links (one per shard) and the shards' config folders."""
 
     cameras: dict[str, list[str]]  # town id -> its stream-probed cameras
-    exporters: list[dict[str, Exporter]]  # per shard: town id -> exporter
+    exporters: list[dict[str, Exporter]]  # per shard: town id -> its exporter (one exporter may serve every town)
     prometheus: list[httpx.Client]
     vm: httpx.Client
     links: list[CuttableLink]
@@ -208,10 +212,13 @@ def running_province(
     dedup: str,
     max_backoff: str = "2s",
     sd_refresh: str = "5s",
+    exporter_per_town: bool = False,
 ) -> Iterator[Province]:
     """Every town simulated (``nets[k]`` for town k), an exporter per town and shard, ``shards`` Prometheus
     remote-writing through their own :class:`CuttableLink` into one VictoriaMetrics. ``sd_refresh``: how often
-    Prometheus asks the exporters for targets (tests: 5 s, to follow changes quickly; a station: the role's 1m)."""
+    Prometheus asks the exporters for targets (tests: 5 s, to follow changes quickly; a station: the role's 1m).
+    Each shard has one exporter serving every town (``--inventory`` per town), or with ``exporter_per_town``
+    an exporter per town and shard."""
     if len(nets) < len(folders):
         raise ValueError("one --net base per town")
     vault = ("--vault-password-file",)
@@ -239,11 +246,16 @@ def running_province(
         prometheus: list[httpx.Client] = []
         links: list[CuttableLink] = []
         for index in range(shards):
-            mine = {
-                town: Exporter(folders[town], overlays[town], work / f"exporter-{town}-{index}.log") for town in folders
-            }
+            if exporter_per_town:
+                mine = {
+                    town: Exporter(folders[town], overlays[town], work / f"exporter-{town}-{index}.log")
+                    for town in folders
+                }
+            else:
+                shared = Exporter(list(folders.values()), list(overlays.values()), work / f"exporter-{index}.log")
+                mine = dict.fromkeys(folders, shared)
             exporters.append(mine)
-            for exporter in mine.values():
+            for exporter in {id(e): e for e in mine.values()}.values():
                 stack.callback(exporter.stop)
             link = CuttableLink(vm_address)
             stack.callback(link.close)

@@ -56,9 +56,9 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Province]:
 def sd_cameras(province: Province) -> set[tuple[str, str]]:
     """What the towns' exporters offer for the stream module (shard 0's exporters; shard 1's say the same)."""
     out = set()
-    for town, exporter in province.exporters[0].items():
-        groups = httpx.get(f"{exporter.base}/sd", params={"module": "stream"}, timeout=5).json()
-        out |= {(town, g["labels"]["__param_target"]) for g in groups}
+    for exporter in {e.base for e in province.exporters[0].values()}:
+        groups = httpx.get(f"{exporter}/sd", params={"module": "stream"}, timeout=5).json()
+        out |= {(g["labels"]["__meta_camfleet_town"], g["labels"]["__param_target"]) for g in groups}
     return out
 
 
@@ -177,3 +177,22 @@ def test_every_dashboard_query_runs_on_the_central_store_per_town(province: Prov
     assert {r["metric"]["town"]: int(r["value"][1]) for r in per_town} == {
         t: len(c) for t, c in province.cameras.items()
     }
+
+
+def test_one_exporter_shard_serves_every_town_and_keeps_their_ids_apart(province: Province) -> None:
+    """Each shard's exporter serves both towns (``--inventory`` per town): /sd says each target's town for
+    Prometheus to send back (``__param_town``); an id both towns have needs it, an unknown town is named."""
+    exporter = next(iter(province.exporters[0].values()))
+    assert {id(e) for e in province.exporters[0].values()} == {id(exporter)}
+    groups = httpx.get(f"{exporter.base}/sd", params={"module": "stream"}, timeout=5).json()
+    assert all(g["labels"]["__param_town"] == g["labels"]["__meta_camfleet_town"] for g in groups)
+    shared = sorted(set.intersection(*(set(c) for c in province.cameras.values())))[0]
+    for town in province.cameras:
+        resp = httpx.get(
+            f"{exporter.base}/probe", params={"target": shared, "module": "stream", "town": town}, timeout=10
+        )
+        assert resp.status_code == 200 and "camfleet_probe_success 1" in resp.text, (town, resp.text[-300:])
+    resp = httpx.get(f"{exporter.base}/probe", params={"target": shared, "module": "stream"}, timeout=10)
+    assert resp.status_code == 400 and "is in several towns" in resp.text and "add town=" in resp.text
+    resp = httpx.get(f"{exporter.base}/probe", params={"target": shared, "module": "stream", "town": "nope"})
+    assert resp.status_code == 400 and "unknown town 'nope'" in resp.text

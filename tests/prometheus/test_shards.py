@@ -135,3 +135,31 @@ def test_external_labels_must_be_label_names_and_not_shadow_town() -> None:
         render_prometheus_config("127.0.0.1:9830", external_labels={"bad-name": "x"})
     config = yaml.safe_load(render_prometheus_config("127.0.0.1:9830", external_labels={"district": "Ngọc Lặc"}))
     assert config["global"]["external_labels"]["district"] == "Ngọc Lặc"
+
+
+def test_an_exporter_serving_several_towns_is_asked_once(tmp_path: Path) -> None:
+    """An exporter shard over several towns (``--inventory`` per town) is one address for many towns: one /sd per
+    job and one self-scrape, or every target would be scraped once per town it shares the exporter with."""
+    towns = {"town-1": "127.0.0.1:9830", "town-2": "127.0.0.1:9830", "town-3": "127.0.0.1:9831"}
+    text = render_prometheus_config("", town="province", rule_files=(), exporters=towns, shard=Shard(0, 2))
+    (tmp_path / "prometheus.yml").write_text(text, encoding="utf-8")
+    check = promtool("check", "config", "prometheus.yml", cwd=tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+    config = yaml.safe_load(text)
+    for job in config["scrape_configs"]:
+        if job["job_name"] == "camfleet_exporter":
+            assert job["static_configs"] == [
+                {"targets": ["127.0.0.1:9830"]},
+                {"targets": ["127.0.0.1:9831"], "labels": {"town": "town-3"}},
+            ]
+        else:
+            urls = [c["url"] for c in job["http_sd_configs"]]
+            assert len(urls) == len(set(urls)) == 2, urls
+            addresses = {
+                r["regex"]: r["replacement"] for r in job["relabel_configs"] if r.get("target_label") == "__address__"
+            }
+            assert addresses == {
+                r"town\-1": "127.0.0.1:9830",
+                r"town\-2": "127.0.0.1:9830",
+                r"town\-3": "127.0.0.1:9831",
+            }

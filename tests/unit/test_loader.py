@@ -139,3 +139,18 @@ def test_a_reused_town_is_shared_until_a_file_changes_and_the_overlay_never_touc
     )
     changed = load(town_copy, overlay=False, reuse=True).fleet
     assert changed is not first and changed.sites["kp-03"].name == "Khu phố Trần Phú Mới"
+
+
+def test_several_overlays_each_go_to_their_own_town(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exporter shard over several simulated towns: $CAMFLEET_OVERLAY lists them, each town takes the one written
+    for it; none written for it is refused (never reached at the real address)."""
+    mine, other = tmp_path / "mine.yml", tmp_path / "other.yml"
+    mine.write_text("town: ngoc-lac\ndevices:\n  cam-01-t01: {address: 127.10.1.2}\n", encoding="utf-8")
+    other.write_text("town: minh-son\ndevices:\n  cam-01-t01: {address: 127.11.1.2}\n", encoding="utf-8")
+    for order in ((other, mine), (mine, other)):
+        monkeypatch.setenv("CAMFLEET_OVERLAY", os.pathsep.join(map(str, order)))
+        assert load(TOWN).fleet.endpoint("cam-01-t01").host == "127.10.1.2"
+    monkeypatch.setenv("CAMFLEET_OVERLAY", os.pathsep.join(map(str, (other, other))))
+    with pytest.raises(InventoryError) as err:
+        load(TOWN)
+    assert "không overlay nào trong $CAMFLEET_OVERLAY dành cho 'ngoc-lac'" in str(err.value.problems[0])

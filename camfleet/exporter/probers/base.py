@@ -98,6 +98,11 @@ class ProbeRequest:
     deadline: float  # event-loop time by which the probe must be done
     fleet: Fleet
 
+    @property
+    def key(self) -> str:
+        """The device across every town this exporter serves (ids repeat from town to town: each has a cam-01-t01)."""
+        return f"{self.fleet.town.id}/{self.target.id}"
+
     def remaining(self) -> float:
         return max(0.0, self.deadline - asyncio.get_running_loop().time())
 
@@ -269,7 +274,7 @@ CALLS = BlockingCalls()
 async def run_blocking(req: ProbeRequest, fn: Callable[[], T]) -> T:
     """Run ``fn`` through :data:`CALLS`: :class:`TargetBusy` at once if the device has its share of calls
     in flight; the caller's budget (asyncio timeout) bounds the wait, a stuck thread stays counted."""
-    return await CALLS.run(req.target.id, fn)
+    return await CALLS.run(req.key, fn)
 
 
 def driver_failure(err: DriverError) -> Outcome:

@@ -54,7 +54,7 @@ async def probe(req: ProbeRequest, out: Metrics) -> Outcome:
     counted = []
     for camera in fleet.cameras.values():
         if camera.id in probed:
-            up = STREAMS.up(camera.id, req.module.up_within_s)
+            up = STREAMS.up(f"{fleet.town.id}/{camera.id}", req.module.up_within_s)  # ProbeRequest.key
             states["up" if up else "down"] += 1
         else:
             up = camera.status in COUNTED

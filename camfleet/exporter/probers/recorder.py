@@ -80,7 +80,7 @@ async def _identities(req: ProbeRequest, nvr: RecorderDriver, out: Metrics, know
 async def _recording_range(req: ProbeRequest, nvr: RecorderDriver, channel: int) -> RecordingRange:
     """The channel's oldest and newest recording: searched again once the last search is older than the
     module's ``search_every_s``, else the last search's answer (retention moves by minutes a day)."""
-    key = (req.target.id, req.endpoint.host, channel)
+    key = (req.key, req.endpoint.host, channel)
     now = time.monotonic()
     kept = _RANGES.get(key)
     if kept is not None and now - kept[0] < req.module.search_every_s:

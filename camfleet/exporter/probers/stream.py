@@ -48,7 +48,7 @@ async def _url(req: ProbeRequest, which: str) -> str:
     """The camera's live RTSP URL: fixed vendor paths, or what a shared ONVIF camera says (cached)."""
     if not speaks_onvif_only(req.target.camera):
         return stream_url(req.fleet, req.target.id, sub=which == "sub")
-    key, now = (req.target.id, which), asyncio.get_running_loop().time()
+    key, now = (req.key, which), asyncio.get_running_loop().time()
     cached = _ONVIF_URLS.get(key)
     if cached is not None and cached[0] > now:
         return cached[1]
@@ -74,7 +74,7 @@ async def probe(req: ProbeRequest, out: Metrics) -> Outcome:
     try:
         url = await _url(req, which)
     except DriverError as err:
-        STREAMS.record(req.target.id, False)
+        STREAMS.record(req.key, False)
         out.gauge("camfleet_stream_up", "1 if video frames (a keyframe at least) arrived within the budget.", False)
         return driver_failure(err)
     result = await probe_stream(
@@ -85,7 +85,7 @@ async def probe(req: ProbeRequest, out: Metrics) -> Outcome:
         frames=req.module.frames,
         measure_s=req.module.measure_s,
     )
-    STREAMS.record(req.target.id, result.success)  # what the coverage module counts as up
+    STREAMS.record(req.key, result.success)  # what the coverage module counts as up
     out.gauge(
         "camfleet_stream_up", "1 if video frames (a keyframe at least) arrived within the budget.", result.success
     )
@@ -124,5 +124,5 @@ async def probe(req: ProbeRequest, out: Metrics) -> Outcome:
     out.gauge("camfleet_stream_packets_lost", "RTP sequence gaps seen during this probe.", result.packets_lost)
     if result.success:
         return Outcome.ok()
-    _ONVIF_URLS.pop((req.target.id, which), None)  # the camera may hand out another URL now (a reboot)
+    _ONVIF_URLS.pop((req.key, which), None)  # the camera may hand out another URL now (a reboot)
     return Outcome.fail(str(result.reason or "bad_reply"), result.detail)
