@@ -50,12 +50,6 @@ class Overlay(Strict):
     devices: dict[str, DeviceAddress] = Field(description="Device id → address and ports.")
 
 
-def overlay_path(explicit: Path | str | None = None) -> Path | None:
-    """The overlay to apply: the argument, else ``$CAMFLEET_OVERLAY``, else none."""
-    chosen = explicit if explicit is not None else os.environ.get(ENV)
-    return Path(chosen) if chosen else None
-
-
 def overlay_paths(explicit: Path | str | None = None) -> list[Path]:
     """Every overlay named: the argument or ``$CAMFLEET_OVERLAY``, one path or several joined with ``os.pathsep``
     (an exporter shard over several simulated towns: each overlay names its town)."""

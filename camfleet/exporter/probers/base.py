@@ -100,8 +100,8 @@ class ProbeRequest:
 
     @property
     def key(self) -> str:
-        """The device across every town this exporter serves (ids repeat from town to town: each has a cam-01-t01)."""
-        return f"{self.fleet.town.id}/{self.target.id}"
+        """The device across every town this exporter serves (:func:`device_key`)."""
+        return device_key(self.fleet, self.target.id)
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - asyncio.get_running_loop().time())
@@ -111,6 +111,12 @@ class ProbeRequest:
         """Where the target answers (every device target has one; the town target is never asked)."""
         assert self.target.endpoint is not None, self.target.id
         return self.target.endpoint
+
+
+def device_key(fleet: Fleet, device_id: str) -> str:
+    """A device across every town one exporter serves: ids repeat from town to town (each has a cam-01-t01), so the
+    per-device state (blocking calls, streams seen, cached URLs and searches) is keyed by town and id."""
+    return f"{fleet.town.id}/{device_id}"
 
 
 class Metrics:

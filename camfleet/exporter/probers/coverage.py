@@ -24,7 +24,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from camfleet.exporter.probers.base import Metrics, Outcome, ProbeRequest
+from camfleet.exporter.probers.base import Metrics, Outcome, ProbeRequest, device_key
 from camfleet.exporter.targets import build_targets
 from camfleet.inventory.coverage import COUNTED, coverage
 
@@ -54,7 +54,7 @@ async def probe(req: ProbeRequest, out: Metrics) -> Outcome:
     counted = []
     for camera in fleet.cameras.values():
         if camera.id in probed:
-            up = STREAMS.up(f"{fleet.town.id}/{camera.id}", req.module.up_within_s)  # ProbeRequest.key
+            up = STREAMS.up(device_key(fleet, camera.id), req.module.up_within_s)
             states["up" if up else "down"] += 1
         else:
             up = camera.status in COUNTED
